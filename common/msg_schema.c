@@ -1,0 +1,176 @@
+/*
+ * msg_schema.c -- the per-message field tables.  Adding a message means
+ * adding its type to proto.h, two tables here, and a section in
+ * docs/protocol.md.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "msg_schema.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define REQ		TK_F_REQUIRED
+#define OPT		0
+
+/* fields a PAM caller sends to say where a login happens */
+#define LOGIN_CONTEXT							\
+	{ TK_KEY_SERVICE, TK_V_TEXT, OPT, TK_SERVICE_MAX, NULL },	\
+	{ TK_KEY_RHOST, TK_V_TEXT, OPT, TK_RHOST_MAX, NULL },		\
+	{ TK_KEY_TTY, TK_V_TEXT, OPT, TK_TTY_MAX, NULL }
+
+/* STATUS */
+static const struct tk_field status_rq[] = { { 0, 0, 0, 0, NULL } };
+static const struct tk_field status_an[] = {
+	{ TK_KEY_DAEMON_VERSION, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_UPTIME, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_USERS, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CREDS_COUNT, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_LOCKED_USERS, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_STORE_OK, TK_V_BOOL, REQ, 0, NULL },
+	{ TK_KEY_STORE_KIND, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+};
+
+/* USER_STATUS */
+static const struct tk_field user_status_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+};
+static const struct tk_field user_status_an[] = {
+	{ TK_KEY_FACTORS, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_LOCKED, TK_V_BOOL, REQ, 0, NULL },
+	{ TK_KEY_FAILURES, TK_V_UINT, REQ, 0, NULL },
+};
+
+/* TOTP_VERIFY */
+static const struct tk_field totp_verify_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CODE, TK_V_TEXT, REQ, TK_CODE_MAX, NULL },
+	LOGIN_CONTEXT,
+};
+static const struct tk_field totp_verify_an[] = {
+	{ TK_KEY_CRED, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_RETRY_AFTER, TK_V_UINT, OPT, 0, NULL },
+};
+
+/* TOTP_ENROLL_BEGIN */
+static const struct tk_field totp_enroll_begin_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_LABEL, TK_V_TEXT, OPT, TK_LABEL_MAX, NULL },
+	{ TK_KEY_DIGITS, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_ALGORITHM, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
+};
+static const struct tk_field totp_enroll_begin_an[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_URI, TK_V_TEXT, REQ, TK_URI_MAX, NULL },
+	{ TK_KEY_STATE, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+};
+
+/* TOTP_ENROLL_CONFIRM */
+static const struct tk_field totp_enroll_confirm_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CODE, TK_V_TEXT, REQ, TK_CODE_MAX, NULL },
+};
+static const struct tk_field totp_enroll_confirm_an[] = {
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_STATE, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+};
+
+/* a credential as CRED_LIST shows it */
+static const struct tk_field cred_record[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_KIND, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_STATE, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_LABEL, TK_V_TEXT, OPT, TK_LABEL_MAX, NULL },
+	{ TK_KEY_CREATED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_LAST_USED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_DIGITS, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_ALGORITHM, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_PERIOD, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_LOCKED, TK_V_BOOL, OPT, 0, NULL },
+	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
+};
+static const struct tk_schema cred_record_schema = {
+	"CREDENTIAL", cred_record, NITEMS(cred_record)
+};
+
+/* CRED_LIST */
+static const struct tk_field cred_list_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, OPT, TK_USER_MAX, NULL },
+};
+static const struct tk_field cred_list_an[] = {
+	{ TK_KEY_CREDS, TK_V_LIST, REQ, TK_LIST_MAX, &cred_record_schema },
+};
+
+/* CRED_REVOKE: exactly one of CRED and ALL is checked by tokend */
+static const struct tk_field cred_revoke_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_ALL, TK_V_BOOL, OPT, 0, NULL },
+};
+static const struct tk_field cred_revoke_an[] = {
+	{ TK_KEY_CREDS_COUNT, TK_V_UINT, REQ, 0, NULL },
+};
+
+/* USER_UNLOCK */
+static const struct tk_field user_unlock_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+};
+static const struct tk_field user_unlock_an[] = {
+	{ TK_KEY_FAILURES, TK_V_UINT, REQ, 0, NULL },	/* count cleared */
+};
+
+#define SCHEMA(name, t)	{ name, t, NITEMS(t) }
+
+static const struct tk_schema requests[TK_MSG_TYPE_END] = {
+	[TK_MSG_STATUS] = { "STATUS", status_rq, 0 },
+	[TK_MSG_USER_STATUS] = SCHEMA("USER_STATUS", user_status_rq),
+	[TK_MSG_TOTP_VERIFY] = SCHEMA("TOTP_VERIFY", totp_verify_rq),
+	[TK_MSG_TOTP_ENROLL_BEGIN] =
+	    SCHEMA("TOTP_ENROLL_BEGIN", totp_enroll_begin_rq),
+	[TK_MSG_TOTP_ENROLL_CONFIRM] =
+	    SCHEMA("TOTP_ENROLL_CONFIRM", totp_enroll_confirm_rq),
+	[TK_MSG_CRED_LIST] = SCHEMA("CRED_LIST", cred_list_rq),
+	[TK_MSG_CRED_REVOKE] = SCHEMA("CRED_REVOKE", cred_revoke_rq),
+	[TK_MSG_USER_UNLOCK] = SCHEMA("USER_UNLOCK", user_unlock_rq),
+};
+
+static const struct tk_schema answers[TK_MSG_TYPE_END] = {
+	[TK_MSG_STATUS] = SCHEMA("STATUS", status_an),
+	[TK_MSG_USER_STATUS] = SCHEMA("USER_STATUS", user_status_an),
+	[TK_MSG_TOTP_VERIFY] = SCHEMA("TOTP_VERIFY", totp_verify_an),
+	[TK_MSG_TOTP_ENROLL_BEGIN] =
+	    SCHEMA("TOTP_ENROLL_BEGIN", totp_enroll_begin_an),
+	[TK_MSG_TOTP_ENROLL_CONFIRM] =
+	    SCHEMA("TOTP_ENROLL_CONFIRM", totp_enroll_confirm_an),
+	[TK_MSG_CRED_LIST] = SCHEMA("CRED_LIST", cred_list_an),
+	[TK_MSG_CRED_REVOKE] = SCHEMA("CRED_REVOKE", cred_revoke_an),
+	[TK_MSG_USER_UNLOCK] = SCHEMA("USER_UNLOCK", user_unlock_an),
+};
+
+const struct tk_schema *
+tk_schema_lookup(enum tk_dir dir, uint32_t type)
+{
+	const struct tk_schema *t;
+
+	if (type == 0 || type >= TK_MSG_TYPE_END)
+		return (NULL);
+	t = dir == TK_DIR_REQUEST ? &requests[type] : &answers[type];
+	if (t->name == NULL)
+		return (NULL);
+	return (t);
+}
+
+const struct tk_field *
+tk_schema_field(const struct tk_schema *s, unsigned key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfields; i++)
+		if (s->fields[i].key == key)
+			return (&s->fields[i]);
+	return (NULL);
+}

@@ -1,0 +1,113 @@
+/*
+ * proto.h -- the tokend wire protocol: version, message types, map keys,
+ * answer statuses and limits.  docs/protocol.md is the prose version of
+ * this file; keep the two in step.
+ *
+ * A frame is a 4-byte big-endian length (1..TK_FRAME_MAX) followed by
+ * that many bytes holding exactly one CBOR map with unsigned-integer keys.
+ * Every map carries TK_KEY_VERSION and TK_KEY_TYPE.  A request and its
+ * answer share the same type; an answer always carries TK_KEY_STATUS.
+ * The framing and the messages are independent of the transport: the
+ * UNIX-socket specifics live in client.c (and in tokend's listener).
+ */
+#ifndef TK_PROTO_H
+#define TK_PROTO_H
+
+#define TK_PROTO_VERSION	1
+
+#define TK_FRAME_HDR_BYTES	4
+#define TK_FRAME_MAX		65536	/* largest frame body, bytes */
+
+/* message types: a request and its answer carry the same type */
+enum tk_msg_type {
+	TK_MSG_STATUS = 1,		/* daemon health; any role */
+	TK_MSG_USER_STATUS = 2,		/* factors of one user; self+ */
+	TK_MSG_TOTP_VERIFY = 3,		/* check a code; self+ */
+	TK_MSG_TOTP_ENROLL_BEGIN = 4,	/* new pending TOTP secret; admin+ */
+	TK_MSG_TOTP_ENROLL_CONFIRM = 5,	/* activate on a valid code; admin+ */
+	TK_MSG_CRED_LIST = 6,		/* list credentials; admin+ */
+	TK_MSG_CRED_REVOKE = 7,		/* revoke one or all; admin+ */
+	TK_MSG_USER_UNLOCK = 8,		/* clear a lockout; admin+ */
+	TK_MSG_TYPE_END			/* one past the last type */
+};
+
+/*
+ * Map keys.  One key space for all messages; each message type allows a
+ * subset (the schemas in msg_schema.c).  Keys of records inside a list
+ * (TK_KEY_CREDS) come from the same space.
+ */
+enum tk_key {
+	TK_KEY_VERSION = 0,	/* uint: TK_PROTO_VERSION */
+	TK_KEY_TYPE = 1,	/* uint: enum tk_msg_type */
+	TK_KEY_STATUS = 2,	/* uint: enum tk_status (answers only) */
+	TK_KEY_REASON = 3,	/* text: human-readable detail (answers) */
+
+	TK_KEY_USER = 10,	/* text: login name */
+	TK_KEY_CODE = 11,	/* text: the code the user typed (secret) */
+	TK_KEY_SERVICE = 12,	/* text: PAM service */
+	TK_KEY_RHOST = 13,	/* text: PAM_RHOST */
+	TK_KEY_TTY = 14,	/* text: PAM_TTY */
+
+	TK_KEY_CRED = 20,	/* uint: credential id */
+	TK_KEY_LABEL = 21,	/* text: credential label */
+	TK_KEY_KIND = 22,	/* text: "totp" */
+	TK_KEY_STATE = 23,	/* text: "pending", "active", "revoked" */
+	TK_KEY_CREATED = 24,	/* uint: UNIX time */
+	TK_KEY_LAST_USED = 25,	/* uint: UNIX time, 0 = never */
+	TK_KEY_DIGITS = 26,	/* uint: 6 or 8 */
+	TK_KEY_ALGORITHM = 27,	/* text: "sha1", "sha256", "sha512" */
+	TK_KEY_URI = 28,	/* text: otpauth:// URI (secret) */
+	TK_KEY_ALL = 29,	/* bool: revoke every credential */
+	TK_KEY_PERIOD = 30,	/* uint: TOTP period, seconds */
+
+	TK_KEY_FACTORS = 40,	/* uint: bit set of TK_FACTOR_* */
+	TK_KEY_LOCKED = 41,	/* bool */
+	TK_KEY_FAILURES = 42,	/* uint: consecutive failures */
+	TK_KEY_RETRY_AFTER = 43,/* uint: seconds to wait (TK_ST_THROTTLED) */
+
+	TK_KEY_DAEMON_VERSION = 50, /* text */
+	TK_KEY_UPTIME = 51,	/* uint: seconds */
+	TK_KEY_USERS = 52,	/* uint: users with a credential */
+	TK_KEY_CREDS_COUNT = 53,/* uint: credentials stored */
+	TK_KEY_STORE_OK = 54,	/* bool: store answered a health query */
+	TK_KEY_STORE_KIND = 55,	/* text: "sqlite" */
+	TK_KEY_LOCKED_USERS = 56, /* uint: users locked now */
+
+	TK_KEY_CREDS = 60,	/* array of credential records */
+	TK_KEY_END		/* one past the last key */
+};
+
+/* bits of TK_KEY_FACTORS */
+#define TK_FACTOR_TOTP		0x01u
+
+/* answer statuses: the wire vocabulary of outcomes */
+enum tk_status {
+	TK_ST_OK = 0,		/* done; for verifications: the factor passed */
+	TK_ST_WRONG = 1,	/* wrong code */
+	TK_ST_REPLAY = 2,	/* code already used (same or older step) */
+	TK_ST_LOCKED = 3,	/* too many failures; needs tokenadm unlock */
+	TK_ST_NOT_ENROLLED = 4,	/* user has no active credential */
+	TK_ST_THROTTLED = 5,	/* too soon after a failure; see RETRY_AFTER */
+	TK_ST_DENIED = 6,	/* caller's role may not do this */
+	TK_ST_BAD_REQUEST = 7,	/* malformed or invalid request */
+	TK_ST_NOT_FOUND = 8,	/* no such user or credential */
+	TK_ST_EXISTS = 9,	/* already exists */
+	TK_ST_INTERNAL = 10,	/* store, crypto or clock failure: fail closed */
+	TK_ST_VERSION = 11,	/* unsupported protocol version */
+	TK_ST_EXPIRED = 12,	/* pending enrollment expired */
+	TK_ST_END
+};
+
+/* limits of text and byte fields, in bytes */
+#define TK_USER_MAX		256
+#define TK_CODE_MAX		32
+#define TK_SERVICE_MAX		64
+#define TK_RHOST_MAX		256
+#define TK_TTY_MAX		64
+#define TK_LABEL_MAX		64
+#define TK_REASON_MAX		256
+#define TK_URI_MAX		1024
+#define TK_SHORT_TEXT_MAX	32	/* kind, state, algorithm, store kind */
+#define TK_LIST_MAX		1024	/* records in one list */
+
+#endif /* TK_PROTO_H */

@@ -1,0 +1,172 @@
+/*
+ * store.h -- tokend's store: credentials, replay state, throttling and
+ * the audit chain.  Callers see only this interface; store_sqlite.c is
+ * the embedded implementation, and a PostgreSQL one can follow behind
+ * the same calls (struct tk_store_ops).
+ *
+ * Invariants every implementation MUST keep:
+ *  1. Every change made between tk_store_begin() and tk_store_commit()
+ *     is durable when tk_store_commit() returns 0, and none of it is
+ *     visible or kept when it returns an error or tk_store_rollback()
+ *     is called.  tokend answers a client only after the commit.
+ *  2. tk_store_totp_accept_step() is the replay check: it succeeds only
+ *     when the step is strictly greater than the last accepted one, and
+ *     records it, in one statement.
+ *  3. A sealed secret is returned exactly as stored; the store never
+ *     sees a secret in the clear.
+ *  4. Text fields are bound as parameters, never pasted into SQL.
+ */
+#ifndef TK_STORE_H
+#define TK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proto.h"
+
+enum tk_cred_kind {
+	TK_CRED_TOTP = 1
+};
+
+enum tk_cred_state {
+	TK_CRED_PENDING = 1,	/* enrolled, waiting for a first valid code */
+	TK_CRED_ACTIVE = 2,
+	TK_CRED_REVOKED = 3
+};
+
+enum tk_totp_alg {
+	TK_TOTP_SHA1 = 1,
+	TK_TOTP_SHA256 = 2,
+	TK_TOTP_SHA512 = 3
+};
+
+struct tk_cred {
+	uint64_t	 id;		/* assigned by tk_store_cred_insert */
+	char		 user[TK_USER_MAX + 1];
+	int		 kind;		/* enum tk_cred_kind */
+	int		 state;		/* enum tk_cred_state */
+	char		 label[TK_LABEL_MAX + 1];
+	int64_t		 created;	/* UNIX time */
+	int64_t		 last_used;	/* UNIX time, 0 = never */
+	int64_t		 expires;	/* pending only: UNIX time, else 0 */
+	/* TOTP */
+	unsigned	 digits;	/* 6 or 8 */
+	int		 algorithm;	/* enum tk_totp_alg */
+	unsigned	 period;	/* seconds */
+	uint64_t	 last_step;	/* last accepted time step, 0 = none */
+	/* sealed secret (seal.h): key id and blob, owned by the struct */
+	uint32_t	 key_id;
+	unsigned char	*sealed;
+	size_t		 sealed_len;
+};
+
+struct tk_throttle {
+	char		 user[TK_USER_MAX + 1];
+	uint32_t	 failures;	/* consecutive failures */
+	int64_t		 last_failure;	/* UNIX time, 0 = none */
+	bool		 locked;
+};
+
+struct tk_store_stats {
+	uint64_t	 users;		/* users with a non-revoked credential */
+	uint64_t	 creds;		/* non-revoked credentials */
+	uint64_t	 locked_users;
+};
+
+/* one audit event; every text may be NULL (stored as empty) */
+struct tk_audit_event {
+	int64_t		 time;		/* UNIX time (UTC) */
+	const char	*host;
+	const char	*event;		/* "totp_verify", "enroll_begin", ... */
+	const char	*user;
+	uint64_t	 cred;		/* 0 = none */
+	const char	*service;
+	const char	*rhost;
+	const char	*tty;
+	int64_t		 uid;		/* caller, -1 = none */
+	int64_t		 pid;		/* caller, -1 = none */
+	const char	*result;	/* "ok", "wrong", "replay", "denied", ... */
+	const char	*reason;
+};
+
+typedef struct tk_store tk_store_t;
+
+/*
+ * Opens (creating and migrating when needed) the SQLite store at `path'.
+ * `audit_key' (32 bytes, derived from the master key) keys the audit
+ * chain MAC; the store keeps its own wiped copy.  Returns 0 and *sp, or
+ * TK_ERR_STORE, TK_ERR_PERM (unsafe directory), TK_ERR_VERSION (schema
+ * newer than this program), TK_ERR_NOMEM.
+ */
+int tk_store_open_sqlite(const char *path, const unsigned char *audit_key,
+    size_t audit_key_len, tk_store_t **sp);
+/* Closes and frees *sp (NULL-safe), rolling back an open transaction. */
+void tk_store_close(tk_store_t **sp);
+/* "sqlite" */
+const char *tk_store_kind(const tk_store_t *);
+
+/* Transactions: every change below happens inside one. */
+int tk_store_begin(tk_store_t *);
+int tk_store_commit(tk_store_t *);	/* TK_ERR_FULL on a full disk */
+void tk_store_rollback(tk_store_t *);
+
+/*
+ * Credentials.  _insert assigns c->id.  _get fills *c (the caller frees
+ * c->sealed with tk_cred_clear()).  _list returns every credential of
+ * `user' (NULL: of all users), revoked ones included, ordered by user
+ * then id; free with tk_cred_list_free().  Returns 0, TK_ERR_NOTFOUND,
+ * TK_ERR_STORE, TK_ERR_FULL or TK_ERR_NOMEM.
+ */
+int tk_store_cred_insert(tk_store_t *, struct tk_cred *c);
+int tk_store_cred_get(tk_store_t *, const char *user, uint64_t id,
+    struct tk_cred *c);
+int tk_store_cred_list(tk_store_t *, const char *user,
+    struct tk_cred **list, size_t *n);
+/* active credentials of `kind' for `user' (sealed secrets included) */
+int tk_store_cred_active(tk_store_t *, const char *user, int kind,
+    struct tk_cred **list, size_t *n);
+int tk_store_cred_set_state(tk_store_t *, const char *user, uint64_t id,
+    int state);
+/*
+ * Stores the sealed secret of credential `id' (sealing binds the id, so
+ * the handler inserts the row first, then seals, then calls this in the
+ * same transaction).
+ */
+int tk_store_cred_set_secret(tk_store_t *, uint64_t id, uint32_t key_id,
+    const unsigned char *sealed, size_t sealed_len);
+/* revokes every non-revoked credential of `user'; *count = how many */
+int tk_store_cred_revoke_all(tk_store_t *, const char *user,
+    uint64_t *count);
+/* removes pending credentials whose expiry is before `now' */
+int tk_store_cred_expire(tk_store_t *, int64_t now, uint64_t *count);
+void tk_cred_clear(struct tk_cred *);
+void tk_cred_list_free(struct tk_cred **list, size_t n);
+
+/*
+ * The replay check: records `step' as the last accepted step of
+ * credential `id' and sets its last use to `now' only if `step' is
+ * strictly greater than the stored one.  Returns 0, TK_ERR_REPLAY (not
+ * greater: nothing changed), TK_ERR_NOTFOUND, TK_ERR_STORE, TK_ERR_FULL.
+ */
+int tk_store_totp_accept_step(tk_store_t *, uint64_t id, uint64_t step,
+    int64_t now);
+
+/* Throttling: a user without a row has zero failures. */
+int tk_store_throttle_get(tk_store_t *, const char *user,
+    struct tk_throttle *t);
+int tk_store_throttle_put(tk_store_t *, const struct tk_throttle *t);
+
+int tk_store_stats(tk_store_t *, struct tk_store_stats *);
+/* cheap health query; 0 when the store answers */
+int tk_store_ping(tk_store_t *);
+
+/*
+ * Appends one row to the audit chain: sequence number and MAC over the
+ * row and the previous row's MAC (keyed BLAKE2b under audit_key).  Must
+ * be called inside the transaction of the change it records.
+ */
+int tk_store_audit_append(tk_store_t *, const struct tk_audit_event *);
+
+#endif /* TK_STORE_H */
