@@ -107,7 +107,12 @@ void tk_store_close(tk_store_t **sp);
 /* "sqlite" */
 const char *tk_store_kind(const tk_store_t *);
 
-/* Transactions: every change below happens inside one. */
+/*
+ * Transactions: every change below happens inside one (a change
+ * attempted outside one is refused with TK_ERR_INVAL).  _begin inside a
+ * transaction is TK_ERR_INVAL; when _commit fails, everything since
+ * _begin is rolled back.
+ */
 int tk_store_begin(tk_store_t *);
 int tk_store_commit(tk_store_t *);	/* TK_ERR_FULL on a full disk */
 void tk_store_rollback(tk_store_t *);
@@ -127,6 +132,11 @@ int tk_store_cred_list(tk_store_t *, const char *user,
 /* active credentials of `kind' for `user' (sealed secrets included) */
 int tk_store_cred_active(tk_store_t *, const char *user, int kind,
     struct tk_cred **list, size_t *n);
+/*
+ * Allowed changes: pending -> active, pending or active -> revoked;
+ * setting the current state again is a no-op.  Anything else is
+ * TK_ERR_INVAL.  Revoking drops the sealed secret.
+ */
 int tk_store_cred_set_state(tk_store_t *, const char *user, uint64_t id,
     int state);
 /*
@@ -168,5 +178,15 @@ int tk_store_ping(tk_store_t *);
  * be called inside the transaction of the change it records.
  */
 int tk_store_audit_append(tk_store_t *, const struct tk_audit_event *);
+/*
+ * Recomputes the audit chain from its first row, in sequence order, and
+ * checks every row's MAC and that sequence numbers have no gap.  Returns
+ * 0 when the chain is intact (*count = rows, *bad_seq = 0), TK_ERR_CRYPTO
+ * when a row was altered, removed or reordered (*bad_seq = the first row
+ * that fails, *count = rows read up to it), or TK_ERR_STORE.  Removing
+ * the newest rows cannot be seen from the chain alone (compare *count
+ * with the syslog copy).
+ */
+int tk_store_audit_verify(tk_store_t *, uint64_t *count, uint64_t *bad_seq);
 
 #endif /* TK_STORE_H */

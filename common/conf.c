@@ -1,0 +1,582 @@
+/*
+ * conf.c -- tokend.conf: safe open, inih parsing, one checked setter per
+ * key.
+ *
+ * Invariants:
+ * 1. The file is trusted only as an open descriptor that is a regular
+ *    file, owned by root or by us, not writable by group or others, and
+ *    no larger than TK_CONF_MAX_BYTES; a symbolic link is refused.
+ * 2. Every value goes through the same setter (tk_conf_set) whether it
+ *    comes from the file or from a PAM module option.
+ * 3. An unknown section or key, a bad value, a duplicate key or a key
+ *    outside any section is an error naming the file and line: callers
+ *    refuse to run on a configuration they did not fully understand.
+ *
+ * The parser is inih's ini_parse_stream() over our own line reader
+ * rather than ini_parse_file(): the reader counts lines exactly as inih
+ * does, so a handler error knows its line even after an earlier syntax
+ * error, and it enforces the size cap and the line length on the bytes
+ * actually read.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "conf.h"
+#include "err.h"
+
+#define TK_CONF_MAX_BYTES	65536	/* largest tokend.conf, bytes */
+#define TK_CONF_NAME_MAX	32	/* user and group names, bytes */
+#define TK_CONF_ISSUER_MAX	64	/* TOTP issuer, bytes */
+#define TK_CONF_LINE_MAX	INI_MAX_LINE	/* inih's line buffer */
+
+enum kind {
+	K_PATH,		/* absolute path */
+	K_SOCKET,	/* absolute path that fits sun_path */
+	K_NAME,		/* user or group name */
+	K_ISSUER,	/* TOTP issuer */
+	K_UINT,		/* number in [min, max] */
+	K_BOOL,
+	K_FACTORS	/* comma list of known factors */
+};
+
+struct conf_key {
+	const char	*section;
+	const char	*name;
+	enum kind	 kind;
+	size_t		 off;	/* of the member in struct tk_conf */
+	unsigned	 min;
+	unsigned	 max;
+};
+
+#define AT(m)	offsetof(struct tk_conf, m)
+
+static const struct conf_key conf_keys[] = {
+	{ "tokend", "socket", K_SOCKET, AT(socket), 0, 0 },
+	{ "tokend", "database", K_PATH, AT(database), 0, 0 },
+	{ "tokend", "master_key", K_PATH, AT(master_key), 0, 0 },
+	{ "tokend", "admin_group", K_NAME, AT(admin_group), 0, 0 },
+	{ "tokend", "user", K_NAME, AT(user), 0, 0 },
+	{ "tokend", "idle_timeout", K_UINT, AT(idle_timeout), 1, 3600 },
+	{ "tokend", "max_connections", K_UINT, AT(max_connections), 1, 65536 },
+	{ "totp", "window", K_UINT, AT(totp_window), 0, 10 },
+	{ "totp", "issuer", K_ISSUER, AT(totp_issuer), 0, 0 },
+	{ "totp", "pending_ttl", K_UINT, AT(totp_pending_ttl), 60, 86400 },
+	{ "throttle", "max_failures", K_UINT, AT(max_failures), 1, 100 },
+	{ "throttle", "delay_base", K_UINT, AT(delay_base), 0, 3600 },
+	{ "throttle", "delay_max", K_UINT, AT(delay_max), 0, 86400 },
+	{ "pam", "factors", K_FACTORS, AT(factors), 0, 0 },
+	{ "pam", "nullok", K_BOOL, AT(nullok), 0, 0 },
+	{ "pam", "timeout", K_UINT, AT(timeout), 1, 300 },
+	{ "pam", "cue", K_BOOL, AT(cue), 0, 0 },
+	{ "pam", "debug", K_BOOL, AT(debug), 0, 0 },
+};
+
+#define NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+/* keys seen in a file are a bit set */
+_Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= 32,
+    "conf_keys must fit a uint32_t bit set");
+
+/* factors the [pam] factors= list may name, in this order of bits */
+static const char *const known_factors[] = { "totp" };
+#define NFACTORS	(sizeof(known_factors) / sizeof(known_factors[0]))
+_Static_assert(sizeof(known_factors) / sizeof(known_factors[0]) <=
+    TK_CONF_FACTORS_MAX, "too many factors");
+
+/* Writes an error message; a truncated message is still a message. */
+static void
+conf_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(err, errlen, fmt, ap) < 0)
+		err[0] = '\0';
+	va_end(ap);
+}
+
+static const struct conf_key *
+conf_key_find(const char *section, const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].section, section) == 0 &&
+		    strcmp(conf_keys[i].name, name) == 0) {
+			if (idx != NULL)
+				*idx = i;
+			return (&conf_keys[i]);
+		}
+	return (NULL);
+}
+
+static bool
+section_known(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].section, section) == 0)
+			return (true);
+	return (false);
+}
+
+/*
+ * Parses a decimal number in [min, max]: digits only (no sign, no
+ * space, no base prefix), checked for overflow.  Returns true on success.
+ */
+static bool
+parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (s[0] == '\0')
+		return (false);
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return (false);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return (false);
+	*out = (unsigned)v;
+	return (true);
+}
+
+static bool
+parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return (true);
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return (true);
+		}
+	}
+	return (false);
+}
+
+static bool
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return (true);
+	return (false);
+}
+
+/* POSIX portable user and group names: [A-Za-z0-9._-], not led by '-' */
+static bool
+name_valid(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '-')
+		return (false);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= TK_CONF_NAME_MAX)
+			return (false);
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return (false);
+	}
+	return (true);
+}
+
+/*
+ * Checks a factors= list: known names separated by single commas, each
+ * at most once, at least one.  Returns NULL or a reason.
+ */
+static const char *
+factors_check(const char *s)
+{
+	unsigned seen = 0;
+	const char *p, *e;
+	size_t i, n;
+
+	if (s[0] == '\0')
+		return ("empty list");
+	for (p = s; ; p = e + 1) {
+		if ((e = strchr(p, ',')) == NULL)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		if (n == 0)
+			return ("empty item");
+		for (i = 0; i < NFACTORS; i++)
+			if (strlen(known_factors[i]) == n &&
+			    strncmp(known_factors[i], p, n) == 0)
+				break;
+		if (i == NFACTORS)
+			return ("unknown factor");
+		if (seen & (1u << i))
+			return ("duplicate factor");
+		seen |= 1u << i;
+		if (*e == '\0')
+			break;
+	}
+	return (NULL);
+}
+
+static int
+set_string(struct tk_conf *c, size_t off, const char *value)
+{
+	char **dst, *dup;
+
+	if ((dup = strdup(value)) == NULL)
+		return (TK_ERR_NOMEM);
+	dst = (char **)(void *)((unsigned char *)c + off);
+	free(*dst);
+	*dst = dup;
+	return (0);
+}
+
+int
+tk_conf_set(struct tk_conf *c, const char *section, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+	const struct conf_key *k;
+	const char *why;
+	unsigned u;
+	bool b;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (c == NULL || section == NULL || key == NULL || value == NULL) {
+		conf_err(err, errlen, "invalid argument");
+		return (TK_ERR_CONFIG);
+	}
+	if (!section_known(section)) {
+		conf_err(err, errlen, "unknown section [%s]", section);
+		return (TK_ERR_CONFIG);
+	}
+	if ((k = conf_key_find(section, key, NULL)) == NULL) {
+		conf_err(err, errlen, "unknown key '%s' in section [%s]", key,
+		    section);
+		return (TK_ERR_CONFIG);
+	}
+	switch (k->kind) {
+	case K_PATH:
+	case K_SOCKET:
+		if (value[0] != '/' || has_control(value)) {
+			conf_err(err, errlen, "%s: not an absolute path", key);
+			return (TK_ERR_CONFIG);
+		}
+		if (strlen(value) >= (k->kind == K_SOCKET ?
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path) :
+		    (size_t)PATH_MAX)) {
+			conf_err(err, errlen, "%s: path too long", key);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_NAME:
+		if (!name_valid(value)) {
+			conf_err(err, errlen, "%s: '%s' is not a valid name "
+			    "(1..%d of A-Z a-z 0-9 . _ -)", key, value,
+			    TK_CONF_NAME_MAX);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_ISSUER:
+		if (value[0] == '\0' || strlen(value) > TK_CONF_ISSUER_MAX ||
+		    has_control(value) || strchr(value, ':') != NULL) {
+			conf_err(err, errlen, "%s: must be 1..%d printable "
+			    "bytes without ':'", key, TK_CONF_ISSUER_MAX);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_UINT:
+		if (!parse_uint(value, k->min, k->max, &u)) {
+			conf_err(err, errlen, "%s: '%s' is not a number in "
+			    "%u..%u", key, value, k->min, k->max);
+			return (TK_ERR_CONFIG);
+		}
+		*(unsigned *)(void *)((unsigned char *)c + k->off) = u;
+		return (0);
+	case K_BOOL:
+		if (!parse_bool(value, &b)) {
+			conf_err(err, errlen, "%s: '%s' is not a boolean "
+			    "(yes/no, true/false, on/off, 1/0)", key, value);
+			return (TK_ERR_CONFIG);
+		}
+		*(bool *)(void *)((unsigned char *)c + k->off) = b;
+		return (0);
+	case K_FACTORS:
+		if ((why = factors_check(value)) != NULL) {
+			conf_err(err, errlen, "%s: '%s': %s (known: totp)",
+			    key, value, why);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	}
+	conf_err(err, errlen, "%s: internal error", key);
+	return (TK_ERR_CONFIG);
+}
+
+int
+tk_conf_init(struct tk_conf *c)
+{
+	if (c == NULL)
+		return (TK_ERR_INVAL);
+	memset(c, 0, sizeof(*c));
+	if ((c->socket = strdup("/run/tokend/socket")) == NULL ||
+	    (c->database = strdup(LOCALSTATEDIR "/lib/tokend/tokend.db")) ==
+	    NULL ||
+	    (c->master_key = strdup(SYSCONFDIR "/tokend/master.key")) ==
+	    NULL ||
+	    (c->admin_group = strdup("tokend-admin")) == NULL ||
+	    (c->user = strdup("tokend")) == NULL ||
+	    (c->totp_issuer = strdup("tokend")) == NULL ||
+	    (c->factors = strdup("totp")) == NULL) {
+		tk_conf_clear(c);
+		return (TK_ERR_NOMEM);
+	}
+	c->idle_timeout = 10;
+	c->max_connections = 256;
+	c->totp_window = 1;
+	c->totp_pending_ttl = 900;
+	c->max_failures = 10;
+	c->delay_base = 1;
+	c->delay_max = 30;
+	c->nullok = false;
+	c->timeout = 10;
+	c->cue = false;
+	c->debug = false;
+	return (0);
+}
+
+void
+tk_conf_clear(struct tk_conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->socket);
+	free(c->database);
+	free(c->master_key);
+	free(c->admin_group);
+	free(c->user);
+	free(c->totp_issuer);
+	free(c->factors);
+	memset(c, 0, sizeof(*c));
+}
+
+/* state of one tk_conf_load() */
+struct load {
+	struct tk_conf	*c;
+	FILE		*f;
+	int		 line;		/* lines given to inih */
+	size_t		 bytes;		/* bytes read */
+	uint32_t	 seen;		/* conf_keys[] set in this file */
+	int		 r;		/* first handler or reader error */
+	int		 err_line;	/* its line */
+	char		 msg[256];	/* its message */
+};
+
+static void
+load_fail(struct load *l, int r, const char *msg)
+{
+	if (l->r != 0)
+		return;
+	l->r = r;
+	l->err_line = l->line;
+	conf_err(l->msg, sizeof(l->msg), "%s", msg);
+}
+
+/* inih's line reader: counts lines, caps their length and the total */
+static char *
+load_reader(char *str, int num, void *arg)
+{
+	struct load *l = arg;
+	size_t n;
+
+	if (l->r != 0 || fgets(str, num, l->f) == NULL)
+		return (NULL);
+	l->line++;
+	n = strlen(str);
+	if (TK_CONF_MAX_BYTES - l->bytes < n) {
+		load_fail(l, TK_ERR_CONFIG, "file larger than 64 KiB");
+		return (NULL);
+	}
+	l->bytes += n;
+	if (n > 0 && (size_t)num - 1 == n && str[n - 1] != '\n' &&
+	    !feof(l->f)) {
+		load_fail(l, TK_ERR_CONFIG, "line too long");
+		return (NULL);
+	}
+	return (str);
+}
+
+static int
+load_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct load *l = arg;
+	char msg[sizeof(l->msg)];
+	size_t idx;
+	int r;
+
+	if (l->r != 0)
+		return (0);
+	if (section[0] == '\0') {
+		conf_err(msg, sizeof(msg), "key '%s' outside any section",
+		    name);
+		load_fail(l, TK_ERR_CONFIG, msg);
+		return (0);
+	}
+	if (conf_key_find(section, name, &idx) != NULL) {
+		if (l->seen & (UINT32_C(1) << idx)) {
+			conf_err(msg, sizeof(msg), "duplicate key '%s' in "
+			    "section [%s]", name, section);
+			load_fail(l, TK_ERR_CONFIG, msg);
+			return (0);
+		}
+		l->seen |= UINT32_C(1) << idx;
+	}
+	if ((r = tk_conf_set(l->c, section, name, value, msg,
+	    sizeof(msg))) != 0) {
+		load_fail(l, r, r == TK_ERR_NOMEM ? "out of memory" : msg);
+		return (0);
+	}
+	return (1);
+}
+
+int
+tk_conf_load(struct tk_conf *c, const char *path, bool missing_ok,
+    char *err, size_t errlen)
+{
+	struct load *l = NULL;
+	struct stat st;
+	char *dup = NULL;
+	int fd = -1, r, line, saved;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (c == NULL || path == NULL) {
+		conf_err(err, errlen, "invalid argument");
+		r = TK_ERR_CONFIG;
+		goto fail;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (dup = strdup(path)) == NULL) {
+		conf_err(err, errlen, "%s: out of memory", path);
+		r = TK_ERR_NOMEM;
+		goto fail;
+	}
+	/* O_NONBLOCK: opening a FIFO must not hang; fstat refuses it */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		saved = errno;
+		if (saved == ENOENT && missing_ok) {
+			r = 0;
+			goto fail;
+		}
+		conf_err(err, errlen, "%s: %s", path, saved == ELOOP ?
+		    "is a symbolic link" : strerror(saved));
+		r = saved == ENOENT ? TK_ERR_NOTFOUND :
+		    saved == ELOOP ? TK_ERR_PERM : TK_ERR_CONFIG;
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0) {
+		conf_err(err, errlen, "%s: %s", path, strerror(errno));
+		r = TK_ERR_CONFIG;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_err(err, errlen, "%s: not a regular file", path);
+		r = TK_ERR_PERM;
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		conf_err(err, errlen, "%s: owned by uid %lu, not by root or "
+		    "uid %lu", path, (unsigned long)st.st_uid,
+		    (unsigned long)geteuid());
+		r = TK_ERR_PERM;
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		conf_err(err, errlen, "%s: writable by group or others", path);
+		r = TK_ERR_PERM;
+		goto fail;
+	}
+	if (st.st_size > TK_CONF_MAX_BYTES) {
+		conf_err(err, errlen, "%s: larger than 64 KiB", path);
+		r = TK_ERR_CONFIG;
+		goto fail;
+	}
+	if ((l->f = fdopen(fd, "r")) == NULL) {
+		saved = errno;
+		conf_err(err, errlen, "%s: %s", path, strerror(saved));
+		r = saved == ENOMEM ? TK_ERR_NOMEM : TK_ERR_CONFIG;
+		goto fail;
+	}
+	fd = -1;	/* the stream owns it now */
+	l->c = c;
+	line = ini_parse_stream(load_reader, l, load_handler, l);
+	if (line == -2) {
+		conf_err(err, errlen, "%s: out of memory", path);
+		r = TK_ERR_NOMEM;
+		goto fail;
+	}
+	if (line > 0 && (l->r == 0 || line < l->err_line)) {
+		/* inih's own complaint came first */
+		conf_err(err, errlen, "%s:%d: syntax error", path, line);
+		r = TK_ERR_CONFIG;
+		goto fail;
+	}
+	if (l->r != 0) {
+		conf_err(err, errlen, "%s:%d: %s", path, l->err_line, l->msg);
+		r = l->r;
+		goto fail;
+	}
+	if (line != 0 || ferror(l->f)) {
+		conf_err(err, errlen, "%s: read error", path);
+		r = TK_ERR_CONFIG;
+		goto fail;
+	}
+	free(c->path);
+	c->path = dup;
+	dup = NULL;
+
+	r = 0; /* success */
+fail:
+	if (l != NULL && l->f != NULL)
+		(void)fclose(l->f);
+	if (fd != -1)
+		(void)close(fd);
+	free(l);
+	free(dup);
+	return (r);
+}

@@ -1,0 +1,322 @@
+/*
+ * tokenadm.c -- the command line: global options, the command table,
+ * help, and the small parsers every command shares.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+#include "log.h"
+#include "tokenadm.h"
+
+#define PROGNAME	"tokenadm"
+
+static const struct tk_adm_cmd cmds[] = {
+	{ "init", tk_cmd_init, "[--daemon PATH]",
+	    N_("Create the directories, the master key and the database.\n"
+	    "\n"
+	    "The socket directory is created with mode 0755, the database\n"
+	    "and master key directories with mode 0700; directories that\n"
+	    "exist are left alone.  The master key is 32 random bytes in a\n"
+	    "new file of mode 0400, owned by the [tokend] user when that\n"
+	    "account exists.  An existing master key is never overwritten:\n"
+	    "init then refuses (exit 1) and creates nothing.  Finally\n"
+	    "\"tokend -t\" creates or migrates the database.\n"
+	    "\n"
+	    "  --daemon PATH   the tokend program to run\n") },
+	{ "status", tk_cmd_status, "",
+	    N_("Show tokend's version, uptime, counts and store health.\n"
+	    "Exits 1 when the store is failing.\n") },
+	{ "enroll", tk_cmd_enroll,
+	    "totp USER [--label L] [--digits 6|8] "
+	    "[--algorithm sha1|sha256|sha512] [--qr-png FILE]",
+	    N_("Enroll a TOTP authenticator app for USER.\n"
+	    "\n"
+	    "On a terminal: shows the otpauth:// URI and a QR code (drawn\n"
+	    "for a dark background), then asks for a code from the app and\n"
+	    "activates the credential (3 tries).  Otherwise (--json, or\n"
+	    "standard input is not a terminal): prints the user, the\n"
+	    "credential id, the URI and the state \"pending\" as JSON; the\n"
+	    "credential becomes active with \"tokenadm confirm\".\n"
+	    "\n"
+	    "  --label L        name of the credential in the app\n"
+	    "  --digits N       code length: 6 or 8\n"
+	    "  --algorithm A    sha1, sha256 or sha512\n"
+	    "  --qr-png FILE    also write the QR code to a new PNG file\n"
+	    "                   (mode 0600: it holds the secret)\n") },
+	{ "confirm", tk_cmd_confirm, "USER CREDENTIAL CODE",
+	    N_("Activate a pending TOTP credential with one valid code.\n") },
+	{ "list", tk_cmd_list, "[USER]",
+	    N_("List the credentials of USER, or of every user.\n") },
+	{ "revoke", tk_cmd_revoke, "USER CREDENTIAL|--all",
+	    N_("Revoke one credential of USER, or all of them.\n"
+	    "\n"
+	    "  --all   revoke every credential of USER\n") },
+	{ "unlock", tk_cmd_unlock, "USER",
+	    N_("Clear USER's lockout and failure count.\n") },
+};
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const struct tk_adm_cmd *
+cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NITEMS(cmds); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return (&cmds[i]);
+	return (NULL);
+}
+
+static void
+common_help(FILE *fp)
+{
+	fprintf(fp, _("Options of every command:\n"
+	    "  -c, --config FILE  tokend.conf to read (default: %s)\n"
+	    "  --json             machine-readable output\n"
+	    "  --timeout SEC      deadline of each call to tokend\n"
+	    "  -h, --help         show help\n"), TK_CONF_DEFAULT_PATH);
+}
+
+static void
+main_help(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, _("usage: %s [-c FILE] [--json] [--timeout SEC] "
+	    "COMMAND [ARGS]\n\n"), PROGNAME);
+	fputs(_("Administers tokend, the second-factor service.\n\n"), fp);
+	fputs(_("Commands:\n"), fp);
+	for (i = 0; i < NITEMS(cmds); i++)
+		fprintf(fp, "  %s%s%s\n", cmds[i].name,
+		    cmds[i].args[0] != '\0' ? " " : "", cmds[i].args);
+	fputc('\n', fp);
+	common_help(fp);
+	fputs(_("\nExit status: 0 done, 1 refused, not found or failed, "
+	    "2 usage error,\n3 tokend cannot be reached.\n"), fp);
+	fprintf(fp, _("\"%s COMMAND --help\" describes one command.\n"),
+	    PROGNAME);
+}
+
+void
+tk_adm_help(const char *name, FILE *fp)
+{
+	const struct tk_adm_cmd *cmd;
+
+	if (name == NULL || (cmd = cmd_find(name)) == NULL) {
+		main_help(fp);
+		return;
+	}
+	fprintf(fp, _("usage: %s [options] %s%s%s\n\n"), PROGNAME,
+	    cmd->name, cmd->args[0] != '\0' ? " " : "", cmd->args);
+	fputs(_(cmd->summary), fp);
+	if (cmd->run == tk_cmd_init)
+		fprintf(fp, _("                  (default: %s)\n"),
+		    TOKEND_PATH);
+	fputc('\n', fp);
+	common_help(fp);
+}
+
+int
+tk_adm_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROGNAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd != NULL)
+		fprintf(stderr, _("Try \"%s %s --help\".\n"), PROGNAME, cmd);
+	else
+		fprintf(stderr, _("Try \"%s --help\".\n"), PROGNAME);
+	return (TK_EXIT_USAGE);
+}
+
+int
+tk_adm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end = NULL;
+
+	*out = 0;
+	if (s == NULL || *s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+int
+tk_adm_check_text(const char *s, size_t max)
+{
+	size_t i, len;
+
+	if (s == NULL)
+		return (-1);
+	len = strnlen(s, max + 1);
+	if (len == 0 || len > max)
+		return (-1);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return (-1);
+	return (0);
+}
+
+int
+tk_adm_check_code(const char *s)
+{
+	size_t i, len;
+
+	if (s == NULL)
+		return (-1);
+	len = strnlen(s, TK_CODE_MAX + 1);
+	if (len == 0 || len > TK_CODE_MAX)
+		return (-1);
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+	return (0);
+}
+
+int
+tk_adm_common_opt(struct tk_adm *c, int ch, const char *arg)
+{
+	uint64_t v;
+
+	switch (ch) {
+	case 'c':
+		c->conf_path = arg;
+		return (1);
+	case TK_OPT_JSON:
+		c->json = true;
+		return (1);
+	case TK_OPT_TIMEOUT:
+		if (tk_adm_parse_uint(arg, 1, TK_ADM_TIMEOUT_MAX, &v) != 0) {
+			tk_adm_usage(NULL, _("--timeout needs a number of "
+			    "seconds from 1 to %d"), TK_ADM_TIMEOUT_MAX);
+			return (-1);
+		}
+		c->timeout = (unsigned)v;
+		return (1);
+	}
+	return (0);
+}
+
+/* Reports a getopt error ('?' or ':') for argv; returns TK_EXIT_USAGE. */
+static int
+bad_option(const char *cmd, int ch, char **argv)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "?";
+
+	if (ch == ':')
+		return (tk_adm_usage(cmd, _("option %s needs a value"), opt));
+	return (tk_adm_usage(cmd, _("unknown option %s"), opt));
+}
+
+int
+tk_adm_getopt(struct tk_adm *c, const char *cmd, int argc, char **argv,
+    const struct option *longopts, int *usage)
+{
+	static const struct option common[] = {
+		TK_ADM_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	*usage = TK_EXIT_OK;
+	opterr = 0;
+	for (;;) {
+		ch = getopt_long(argc, argv, ":" TK_ADM_SHORTOPTS,
+		    longopts != NULL ? longopts : common, NULL);
+		switch (ch) {
+		case '?':
+		case ':':
+			*usage = bad_option(cmd, ch, argv);
+			return (-1);
+		}
+		switch (tk_adm_common_opt(c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			*usage = TK_EXIT_USAGE;
+			return (-1);
+		}
+		return (ch);
+	}
+}
+
+int
+tk_adm_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		TK_ADM_LONGOPTS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct tk_adm_cmd *cmd;
+	struct tk_adm c;
+	int ch, r;
+
+	memset(&c, 0, sizeof(c));
+	setlocale(LC_ALL, "");
+	tk_i18n_init();
+	tk_log_to_stderr(PROGNAME);
+
+	/* global options stop at the command name ('+') */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:" TK_ADM_SHORTOPTS "V", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			main_help(stdout);
+			r = TK_EXIT_OK;
+			goto out;
+		case 'V':
+			printf("%s %s\n", PROGNAME, PACKAGE_VERSION);
+			r = TK_EXIT_OK;
+			goto out;
+		case '?':
+		case ':':
+			r = bad_option(NULL, ch, argv);
+			goto out;
+		}
+		if ((r = tk_adm_common_opt(&c, ch, optarg)) == -1) {
+			r = TK_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		r = tk_adm_usage(NULL, _("no command given"));
+		goto out;
+	}
+	if ((cmd = cmd_find(argv[optind])) == NULL) {
+		r = tk_adm_usage(NULL, _("unknown command \"%s\""),
+		    argv[optind]);
+		goto out;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* each command parses its own arguments afresh */
+	r = cmd->run(&c, argc, argv);
+ out:
+	tk_conf_clear(&c.conf);
+	if (fflush(stdout) != 0 && r == TK_EXIT_OK) {
+		fprintf(stderr, "%s: %s\n", PROGNAME, _("cannot write output"));
+		r = TK_EXIT_FAIL;
+	}
+	return (r);
+}

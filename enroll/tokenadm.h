@@ -1,0 +1,134 @@
+/*
+ * tokenadm.h -- what the commands of tokenadm share: the run context,
+ * exit codes, option handling and the calls to tokend.
+ */
+#ifndef TK_ADM_H
+#define TK_ADM_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "msg.h"
+
+/* exit codes, documented in tokenadm --help and tokenadm(8) */
+#define TK_EXIT_OK		0	/* done */
+#define TK_EXIT_FAIL		1	/* refused, not found, failed */
+#define TK_EXIT_USAGE		2	/* bad command line */
+#define TK_EXIT_UNREACHABLE	3	/* tokend cannot be reached */
+
+#define TK_ADM_TIMEOUT_MAX	3600	/* --timeout, s */
+
+/* one run of tokenadm */
+struct tk_adm {
+	const char	*conf_path;	/* -c FILE, or NULL for the default */
+	bool		 json;		/* --json */
+	unsigned	 timeout;	/* --timeout, s; 0: from tokend.conf */
+	struct tk_conf	 conf;		/* valid after tk_adm_conf() */
+	bool		 conf_loaded;
+};
+
+/* a command: name, handler and one line of help */
+struct tk_adm_cmd {
+	const char	*name;
+	int		(*run)(struct tk_adm *, int argc, char **argv);
+	const char	*args;		/* synopsis after the name */
+	const char	*summary;	/* untranslated, shown through _() */
+};
+
+/* option values of the long options without a short form */
+enum tk_adm_opt {
+	TK_OPT_JSON = 256,
+	TK_OPT_TIMEOUT,
+	TK_OPT_LABEL,
+	TK_OPT_DIGITS,
+	TK_OPT_ALGORITHM,
+	TK_OPT_QR_PNG,
+	TK_OPT_ALL,
+	TK_OPT_DAEMON
+};
+
+/* the options every command takes, before or after its name */
+#define TK_ADM_SHORTOPTS	"c:h"
+#define TK_ADM_LONGOPTS						\
+	{ "config", required_argument, NULL, 'c' },		\
+	{ "json", no_argument, NULL, TK_OPT_JSON },		\
+	{ "timeout", required_argument, NULL, TK_OPT_TIMEOUT },	\
+	{ "help", no_argument, NULL, 'h' }
+
+/*
+ * Runs tokenadm with argv as given to main(); returns the exit code.
+ * Usage errors never touch the network or the file system.
+ */
+int tk_adm_main(int argc, char **argv);
+
+/*
+ * Handles an option every command takes.  Returns 1 when `ch' was one
+ * and was valid, 0 when it is not a common option, or -1 after printing
+ * a usage error.  -h is left to the caller (it prints its own help).
+ */
+int tk_adm_common_opt(struct tk_adm *, int ch, const char *arg);
+
+/*
+ * getopt_long() for a command (argv[0] is the command name): handles the
+ * common options itself and returns the next option of the command's
+ * own (from longopts, which must include TK_ADM_LONGOPTS; NULL for a
+ * command with none), 'h' for --help, or -1 at the end of the options.
+ * After a usage error (printed) it returns -1 with *usage set to
+ * TK_EXIT_USAGE; otherwise *usage is TK_EXIT_OK.
+ */
+int tk_adm_getopt(struct tk_adm *, const char *cmd, int argc, char **argv,
+    const struct option *longopts, int *usage);
+
+/* Prints "tokenadm: msg" and a hint to stderr; returns TK_EXIT_USAGE. */
+int tk_adm_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints the help of one command to fp. */
+void tk_adm_help(const char *cmd, FILE *fp);
+
+/*
+ * Parses a decimal number in [min, max]: digits only, no sign, no
+ * blanks.  Returns 0 or -1.
+ */
+int tk_adm_parse_uint(const char *s, uint64_t min, uint64_t max,
+    uint64_t *out);
+/* 0 when s is 1..max bytes without control bytes, else -1 */
+int tk_adm_check_text(const char *s, size_t max);
+/* 0 when s is 1..TK_CODE_MAX digits, else -1 */
+int tk_adm_check_code(const char *s);
+
+/*
+ * Loads tokend.conf once (the default file may be missing).  Returns
+ * TK_EXIT_OK or TK_EXIT_FAIL after printing why.
+ */
+int tk_adm_conf(struct tk_adm *);
+
+/*
+ * Sends req on a new connection and reads the answer into *ansp,
+ * whatever its status.  Returns TK_EXIT_OK, or TK_EXIT_UNREACHABLE /
+ * TK_EXIT_FAIL after printing why (then *ansp is NULL).  The caller
+ * frees *ansp with tk_msg_free().
+ */
+int tk_adm_exchange(struct tk_adm *, const tk_msg_t *req, tk_msg_t **ansp);
+/*
+ * As tk_adm_exchange(), but an answer other than ok is also a failure:
+ * explained on stderr (`what' names the object, e.g. the user) and
+ * TK_EXIT_FAIL returned with *ansp NULL.
+ */
+int tk_adm_call(struct tk_adm *, const tk_msg_t *req, const char *what,
+    tk_msg_t **ansp);
+/* Explains a refusal on stderr; returns TK_EXIT_FAIL. */
+int tk_adm_refused(struct tk_adm *, const tk_msg_t *ans, const char *what);
+
+/* the commands */
+int tk_cmd_init(struct tk_adm *, int, char **);
+int tk_cmd_status(struct tk_adm *, int, char **);
+int tk_cmd_enroll(struct tk_adm *, int, char **);
+int tk_cmd_confirm(struct tk_adm *, int, char **);
+int tk_cmd_list(struct tk_adm *, int, char **);
+int tk_cmd_revoke(struct tk_adm *, int, char **);
+int tk_cmd_unlock(struct tk_adm *, int, char **);
+
+#endif /* TK_ADM_H */

@@ -1,0 +1,26 @@
+/*
+ * totp.h -- the TOTP factor: prompt for a code, check its shape, send
+ * TOTP_VERIFY with the login context, take tokend's verdict.
+ */
+#ifndef TK_PAM_TOTP_H
+#define TK_PAM_TOTP_H
+
+#include "login.h"
+#include "outcome.h"
+
+/*
+ * Returns 0 when `code' has the shape of a TOTP code: 1..TK_CODE_MAX
+ * ASCII digits and nothing else.  Returns TK_PAM_ERR_INPUT for NULL,
+ * empty, over-long or non-digit input.  Says nothing about whether the
+ * code is right: only tokend knows.
+ */
+int tk_totp_code_check(const char *code);
+
+/*
+ * Asks for a code and has tokend verify it; stores the result in *out.
+ * The typed code is wiped as soon as it is copied into the request,
+ * and the request when it has been sent.
+ */
+void tk_totp_run(const struct tk_login *l, struct tk_pam_outcome *out);
+
+#endif /* TK_PAM_TOTP_H */

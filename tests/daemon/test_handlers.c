@@ -1,0 +1,1003 @@
+/*
+ * test_handlers.c -- the request handlers, called directly (and through
+ * tk_dispatch() for refusals) with a real SQLite store in a private
+ * directory, a real master key and an injected clock.  Codes are
+ * computed independently with liboath from the secret in the otpauth
+ * URI, as an authenticator app would.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <liboath/oath.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "err.h"
+#include "handlers.h"
+#include "msg.h"
+#include "seal.h"
+#include "store.h"
+
+#define T0		1800000010LL	/* 2027, 10 s into a step */
+#define PERIOD		30
+#define SECRET_MAX	64
+#define CODE_MAX	9
+
+struct fixture {
+	char		 dir[PATH_MAX];
+	char		 db[PATH_MAX];
+	char		 keypath[PATH_MAX];
+	struct tk_conf	 conf;
+	tk_master_key_t	*key;
+	tk_store_t	*store;
+	struct tk_daemon d;
+	int64_t		 now;
+	bool		 clock_broken;
+	struct tk_peer	 root;
+	struct tk_peer	 admin;
+	struct tk_peer	 alice;		/* self */
+};
+
+/* one enrolled credential as the test sees it */
+struct enrolled {
+	uint64_t	 id;
+	int		 alg;
+	unsigned	 digits;
+	unsigned char	 secret[SECRET_MAX];
+	size_t		 secret_len;
+	char		 b32[128];
+};
+
+static int
+fake_clock(void *arg, int64_t *now)
+{
+	struct fixture *f = arg;
+
+	if (f->clock_broken)
+		return (TK_ERR_IO);
+	*now = f->now;
+	return (0);
+}
+
+static void
+join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+
+	assert_true(n > 0 && (size_t)n < len);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path));
+}
+
+static void
+peer_set(struct tk_peer *p, uid_t uid, enum tk_role role, const char *user)
+{
+	memset(p, 0, sizeof(*p));
+	p->uid = uid;
+	p->gid = uid;
+	p->pid = 4242;
+	p->role = role;
+	assert_true(strlen(user) < sizeof(p->user));
+	strcpy(p->user, user);
+}
+
+static int
+setup(void **state)
+{
+	unsigned char raw[TK_MASTER_KEY_BYTES], audit_key[TK_AUDIT_KEY_BYTES];
+	char err[256];
+	const char *tmp;
+	struct fixture *f;
+	int fd;
+
+	assert_true(sodium_init() >= 0);
+	assert_int_equal(oath_init(), OATH_OK);
+	assert_non_null(f = calloc(1, sizeof(*f)));
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	join(f->dir, sizeof(f->dir), tmp, "tk-handlers.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	join(f->db, sizeof(f->db), f->dir, "tokend.db");
+	join(f->keypath, sizeof(f->keypath), f->dir, "master.key");
+
+	randombytes_buf(raw, sizeof(raw));
+	fd = open(f->keypath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, raw, sizeof(raw)), (ssize_t)sizeof(raw));
+	assert_int_equal(close(fd), 0);
+	sodium_memzero(raw, sizeof(raw));
+	assert_int_equal(tk_master_key_load(f->keypath, &f->key, err,
+	    sizeof(err)), 0);
+	assert_int_equal(tk_master_key_derive(f->key, TK_AUDIT_KDF_SUBKEY_ID,
+	    TK_AUDIT_KDF_CONTEXT, audit_key), 0);
+	assert_int_equal(tk_store_open_sqlite(f->db, audit_key,
+	    sizeof(audit_key), &f->store), 0);
+
+	assert_int_equal(tk_conf_init(&f->conf), 0);
+	f->conf.totp_window = 1;
+	f->conf.max_failures = 3;
+	f->conf.delay_base = 1;
+	f->conf.delay_max = 30;
+	f->conf.totp_pending_ttl = 900;
+
+	assert_int_equal(tk_daemon_init(&f->d, &f->conf, f->store, f->key),
+	    0);
+	f->now = T0;
+	tk_daemon_set_clock(&f->d, fake_clock, f);
+	assert_int_equal(f->d.started, T0);
+
+	peer_set(&f->root, 0, TK_ROLE_ROOT, "root");
+	peer_set(&f->admin, 1001, TK_ROLE_ADMIN, "carol");
+	peer_set(&f->alice, 1002, TK_ROLE_SELF, "alice");
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tk_store_close(&f->store);
+	tk_master_key_free(&f->key);
+	tk_conf_clear(&f->conf);
+	(void)nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return (0);
+}
+
+/* --- requests --------------------------------------------------------- */
+
+static tk_msg_t *
+rq_new(uint32_t type, const char *user)
+{
+	tk_msg_t *m;
+
+	assert_non_null(m = tk_msg_new(TK_DIR_REQUEST, type));
+	if (user != NULL)
+		assert_int_equal(tk_msg_set_text(m, TK_KEY_USER, user), 0);
+	return (m);
+}
+
+/* Runs a handler and checks its answer is well-formed for the wire. */
+static tk_msg_t *
+run(struct fixture *f, tk_handler_fn_t *h, const struct tk_peer *peer,
+    tk_msg_t *rq)
+{
+	unsigned char *enc = NULL;
+	size_t enc_len = 0;
+	tk_msg_t *an = NULL;
+
+	assert_int_equal(h(&f->d, peer, rq, &an), 0);
+	assert_non_null(an);
+	assert_int_equal(tk_msg_type(an), tk_msg_type(rq));
+	assert_int_equal(tk_msg_encode(an, &enc, &enc_len), 0);
+	sodium_memzero(enc, enc_len);
+	free(enc);
+	tk_msg_free(&rq);
+	return (an);
+}
+
+static uint64_t
+an_uint(const tk_msg_t *an, enum tk_key key)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(tk_msg_get_uint(an, key, &v), 0);
+	return (v);
+}
+
+static void
+code_at(const struct enrolled *e, uint64_t step, char out[CODE_MAX])
+{
+	int flags = e->alg == TK_TOTP_SHA256 ? OATH_TOTP_HMAC_SHA256 :
+	    e->alg == TK_TOTP_SHA512 ? OATH_TOTP_HMAC_SHA512 : 0;
+
+	assert_int_equal(oath_totp_generate2((const char *)e->secret,
+	    e->secret_len, (time_t)(step * PERIOD), PERIOD, 0, e->digits,
+	    flags, out), OATH_OK);
+}
+
+static uint64_t
+step_of(int64_t t)
+{
+	return ((uint64_t)t / PERIOD);
+}
+
+/* a code of the right shape that matches no step near `now' */
+static void
+wrong_code(const struct enrolled *e, int64_t now, char out[CODE_MAX])
+{
+	char near[5][CODE_MAX];
+	unsigned i, d, k;
+	bool clash;
+
+	for (i = 0; i < 5; i++)
+		code_at(e, step_of(now) - 2 + i, near[i]);
+	for (d = 0; d < 10; d++) {
+		for (k = 0; k < e->digits; k++)
+			out[k] = (char)('0' + d);
+		out[e->digits] = '\0';
+		for (clash = false, i = 0; i < 5; i++)
+			if (strcmp(out, near[i]) == 0)
+				clash = true;
+		if (!clash)
+			return;
+	}
+	fail_msg("no wrong code found");
+}
+
+static tk_msg_t *
+enroll_begin(struct fixture *f, const char *user, unsigned digits,
+    const char *alg)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_ENROLL_BEGIN, user);
+
+	if (digits != 0)
+		assert_int_equal(tk_msg_set_uint(rq, TK_KEY_DIGITS, digits),
+		    0);
+	if (alg != NULL)
+		assert_int_equal(tk_msg_set_text(rq, TK_KEY_ALGORITHM, alg),
+		    0);
+	return (run(f, tk_handle_totp_enroll_begin, &f->admin, rq));
+}
+
+/* Enrolls `user' and reads the secret back from the otpauth URI. */
+static void
+enroll(struct fixture *f, const char *user, unsigned digits, const char *alg,
+    struct enrolled *e)
+{
+	tk_msg_t *an;
+	const char *uri, *p, *q;
+	char padded[128], *raw = NULL;
+	size_t n, raw_len = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->digits = digits != 0 ? digits : 6;
+	e->alg = alg == NULL || strcmp(alg, "sha1") == 0 ? TK_TOTP_SHA1 :
+	    strcmp(alg, "sha256") == 0 ? TK_TOTP_SHA256 : TK_TOTP_SHA512;
+	an = enroll_begin(f, user, digits, alg);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_USER), user);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_STATE), "pending");
+	e->id = an_uint(an, TK_KEY_CRED);
+	assert_true(e->id > 0);
+	assert_non_null(uri = tk_msg_get_text(an, TK_KEY_URI));
+	assert_int_equal(strncmp(uri, "otpauth://totp/tokend:", 22), 0);
+	assert_non_null(p = strstr(uri, "?secret="));
+	p += strlen("?secret=");
+	assert_non_null(q = strchr(p, '&'));
+	n = (size_t)(q - p);
+	assert_true(n < sizeof(e->b32) && n + 8 < sizeof(padded));
+	memcpy(e->b32, p, n);
+	e->b32[n] = '\0';
+	memcpy(padded, p, n);
+	while (n % 8 != 0)
+		padded[n++] = '=';
+	assert_int_equal(oath_base32_decode(padded, n, &raw, &raw_len),
+	    OATH_OK);
+	assert_true(raw_len <= sizeof(e->secret));
+	memcpy(e->secret, raw, raw_len);
+	e->secret_len = raw_len;
+	sodium_memzero(raw, raw_len);
+	free(raw);
+	tk_msg_free(&an);
+}
+
+static enum tk_status
+confirm(struct fixture *f, const char *user, uint64_t id, const char *code)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_ENROLL_CONFIRM, user), *an;
+	enum tk_status st;
+
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, id), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	an = run(f, tk_handle_totp_enroll_confirm, &f->admin, rq);
+	st = tk_msg_status(an);
+	if (st == TK_ST_OK) {
+		assert_int_equal(an_uint(an, TK_KEY_CRED), id);
+		assert_string_equal(tk_msg_get_text(an, TK_KEY_STATE),
+		    "active");
+	}
+	tk_msg_free(&an);
+	return (st);
+}
+
+/* Enrolls and confirms with the code of the current step. */
+static void
+enroll_active(struct fixture *f, const char *user, unsigned digits,
+    const char *alg, struct enrolled *e)
+{
+	char code[CODE_MAX];
+
+	enroll(f, user, digits, alg, e);
+	code_at(e, step_of(f->now), code);
+	assert_int_equal(confirm(f, user, e->id, code), TK_ST_OK);
+}
+
+static tk_msg_t *
+verify_as(struct fixture *f, const struct tk_peer *peer, const char *user,
+    const char *code)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_VERIFY, user);
+
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_SERVICE, "login"), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_TTY, "tty1"), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_RHOST, "host.example"),
+	    0);
+	return (run(f, tk_handle_totp_verify, peer, rq));
+}
+
+/* TOTP_VERIFY as root; returns the status, *failures when present */
+static enum tk_status
+verify(struct fixture *f, const char *user, const char *code,
+    uint64_t *failures)
+{
+	tk_msg_t *an = verify_as(f, &f->root, user, code);
+	enum tk_status st = tk_msg_status(an);
+
+	if (failures != NULL) {
+		*failures = UINT64_MAX;
+		(void)tk_msg_get_uint(an, TK_KEY_FAILURES, failures);
+	}
+	tk_msg_free(&an);
+	return (st);
+}
+
+static void
+user_status(struct fixture *f, const char *user, uint64_t *factors,
+    bool *locked, uint64_t *failures)
+{
+	tk_msg_t *an;
+
+	an = run(f, tk_handle_user_status, &f->root,
+	    rq_new(TK_MSG_USER_STATUS, user));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	*factors = an_uint(an, TK_KEY_FACTORS);
+	*failures = an_uint(an, TK_KEY_FAILURES);
+	assert_int_equal(tk_msg_get_bool(an, TK_KEY_LOCKED, locked), 0);
+	tk_msg_free(&an);
+}
+
+/* --- audit rows, read straight from the database ---------------------- */
+
+static sqlite3 *
+audit_open(struct fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	return (db);
+}
+
+static int64_t
+audit_count(struct fixture *f, const char *event, const char *result)
+{
+	sqlite3 *db = audit_open(f);
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
+	    "WHERE (?1 IS NULL OR event = ?1) AND (?2 IS NULL OR result = ?2)",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return (n);
+}
+
+/* rows whose text columns contain `needle' anywhere */
+static int64_t
+audit_containing(struct fixture *f, const char *needle)
+{
+	sqlite3 *db = audit_open(f);
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
+	    "WHERE instr(host || '|' || event || '|' || user || '|' || "
+	    "service || '|' || rhost || '|' || tty || '|' || result || '|' || "
+	    "reason, ?1) > 0", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, needle, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return (n);
+}
+
+/* --- cases ------------------------------------------------------------ */
+
+static void
+test_enroll_confirm_verify_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX], bad[CODE_MAX];
+	uint64_t factors, failures;
+	bool locked;
+	tk_msg_t *an;
+
+	enroll(f, "alice", 0, NULL, &e);
+	assert_int_equal(e.secret_len, 20);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(factors, 0);		/* pending is no factor */
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_NOT_ENROLLED);
+
+	wrong_code(&e, f->now, bad);
+	assert_int_equal(confirm(f, "alice", e.id, bad), TK_ST_WRONG);
+	assert_int_equal(confirm(f, "alice", e.id, code), TK_ST_OK);
+	assert_int_equal(confirm(f, "alice", e.id, code), TK_ST_EXISTS);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(factors, TK_FACTOR_TOTP);
+	assert_false(locked);
+
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	an = verify_as(f, &f->root, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_CRED), e.id);
+	tk_msg_free(&an);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(failures, 0);
+
+	/* the caller's own user, as a screen locker would */
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	an = verify_as(f, &f->alice, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	tk_msg_free(&an);
+}
+
+static void
+test_same_code_again_is_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+	uint64_t failures;
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	/* the confirming code itself cannot log in */
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, &failures), TK_ST_REPLAY);
+	assert_int_equal(failures, 1);
+
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	f->now += 1;
+	assert_int_equal(verify(f, "alice", code, &failures), TK_ST_REPLAY);
+	assert_int_equal(failures, 1);
+	/* still a replay later, while the step is inside the window */
+	f->now += PERIOD;
+	assert_int_equal(verify(f, "alice", code, &failures), TK_ST_REPLAY);
+	assert_int_equal(failures, 2);
+}
+
+static void
+test_older_step_after_newer_is_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char newer[CODE_MAX], older[CODE_MAX];
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	f->now += 3 * PERIOD;
+	code_at(&e, step_of(f->now) + 1, newer);
+	code_at(&e, step_of(f->now), older);
+	assert_int_equal(verify(f, "alice", newer, NULL), TK_ST_OK);
+	assert_int_equal(verify(f, "alice", older, NULL), TK_ST_REPLAY);
+}
+
+static void
+test_clock_behind_last_step_is_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	f->now += 3 * PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	/* the clock goes back two minutes: valid codes, all used up */
+	f->now -= 4 * PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_REPLAY);
+}
+
+static void
+test_wrong_code_counts_and_throttles(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX], bad[CODE_MAX];
+	uint64_t failures, factors;
+	bool locked;
+	tk_msg_t *an;
+
+	f->conf.max_failures = 10;
+	enroll_active(f, "alice", 0, NULL, &e);
+	f->now += PERIOD;
+	wrong_code(&e, f->now, bad);
+	assert_int_equal(verify(f, "alice", bad, &failures), TK_ST_WRONG);
+	assert_int_equal(failures, 1);
+
+	/* too soon: refused even with the right code, and not counted */
+	code_at(&e, step_of(f->now), code);
+	an = verify_as(f, &f->root, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_THROTTLED);
+	assert_int_equal(an_uint(an, TK_KEY_RETRY_AFTER), 1);
+	tk_msg_free(&an);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(failures, 1);
+
+	/* malformed codes are wrong codes */
+	f->now += 1;
+	assert_int_equal(verify(f, "alice", "12345", &failures), TK_ST_WRONG);
+	assert_int_equal(failures, 2);
+	f->now += 2;
+	assert_int_equal(verify(f, "alice", "abcdef", &failures),
+	    TK_ST_WRONG);
+	assert_int_equal(failures, 3);
+	an = verify_as(f, &f->root, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_THROTTLED);
+	assert_int_equal(an_uint(an, TK_KEY_RETRY_AFTER), 4);
+	tk_msg_free(&an);
+
+	/* after the delay the right code passes and resets the count */
+	f->now += 4;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(failures, 0);
+	assert_false(locked);
+}
+
+static void
+test_lockout_until_unlock(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX], bad[CODE_MAX];
+	uint64_t failures, factors;
+	const tk_msg_t *rec;
+	bool locked, b;
+	tk_msg_t *an;
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	f->now += PERIOD;
+	wrong_code(&e, f->now, bad);
+	assert_int_equal(verify(f, "alice", bad, &failures), TK_ST_WRONG);
+	f->now += 1;
+	assert_int_equal(verify(f, "alice", bad, &failures), TK_ST_WRONG);
+	assert_int_equal(failures, 2);
+	f->now += 2;
+	/* the failure that reaches max_failures answers "locked" */
+	assert_int_equal(verify(f, "alice", bad, &failures), TK_ST_LOCKED);
+	assert_int_equal(failures, 3);
+
+	/* the right code is refused, however long one waits */
+	f->now += 3600;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_LOCKED);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_true(locked);
+	assert_int_equal(failures, 3);
+
+	an = run(f, tk_handle_cred_list, &f->admin,
+	    rq_new(TK_MSG_CRED_LIST, "alice"));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(tk_msg_count(an, TK_KEY_CREDS), 1);
+	assert_non_null(rec = tk_msg_record(an, TK_KEY_CREDS, 0));
+	assert_int_equal(tk_msg_get_bool(rec, TK_KEY_LOCKED, &b), 0);
+	assert_true(b);
+	assert_int_equal(an_uint(rec, TK_KEY_FAILURES), 3);
+	tk_msg_free(&an);
+
+	an = run(f, tk_handle_user_unlock, &f->admin,
+	    rq_new(TK_MSG_USER_UNLOCK, "alice"));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_FAILURES), 3);
+	tk_msg_free(&an);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_false(locked);
+	assert_int_equal(failures, 0);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	assert_int_equal(audit_count(f, "unlock", "ok"), 1);
+}
+
+static void
+test_revoked_is_not_enrolled(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+	uint64_t factors, failures;
+	bool locked;
+	tk_msg_t *rq, *an;
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, e.id), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_CREDS_COUNT), 1);
+	tk_msg_free(&an);
+
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_NOT_ENROLLED);
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(factors, 0);
+
+	/* again: nothing left to revoke */
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, e.id), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	tk_msg_free(&an);
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_bool(rq, TK_KEY_ALL, true), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	tk_msg_free(&an);
+	/* someone else's credential id is not found either */
+	rq = rq_new(TK_MSG_CRED_REVOKE, "bob");
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, e.id), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	tk_msg_free(&an);
+}
+
+static void
+test_revoke_needs_one_of_cred_or_all(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e, e2;
+	tk_msg_t *rq, *an;
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	enroll_active(f, "alice", 8, "sha256", &e2);
+
+	an = run(f, tk_handle_cred_revoke, &f->admin,
+	    rq_new(TK_MSG_CRED_REVOKE, "alice"));
+	assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+	tk_msg_free(&an);
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, e.id), 0);
+	assert_int_equal(tk_msg_set_bool(rq, TK_KEY_ALL, true), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+	tk_msg_free(&an);
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_bool(rq, TK_KEY_ALL, false), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+	tk_msg_free(&an);
+
+	rq = rq_new(TK_MSG_CRED_REVOKE, "alice");
+	assert_int_equal(tk_msg_set_bool(rq, TK_KEY_ALL, true), 0);
+	an = run(f, tk_handle_cred_revoke, &f->admin, rq);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_CREDS_COUNT), 2);
+	tk_msg_free(&an);
+}
+
+static void
+test_self_for_other_user_denied(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+	tk_msg_t *rq, *an = NULL;
+	bool close = false;
+
+	enroll_active(f, "bob", 0, NULL, &e);
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+
+	rq = rq_new(TK_MSG_TOTP_VERIFY, "bob");
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	assert_int_equal(tk_dispatch(&f->d, &f->alice, rq, &an, &close), 0);
+	assert_int_equal(tk_msg_status(an), TK_ST_DENIED);
+	assert_true(close);
+	assert_int_equal(f->d.counters.denied, 1);
+	tk_msg_free(&an);
+	tk_msg_free(&rq);
+	assert_int_equal(audit_count(f, "denied", "denied"), 1);
+	/* the refused code was not used: bob can still log in with it */
+	assert_int_equal(verify(f, "bob", code, NULL), TK_ST_OK);
+
+	/* enrolment is for administrators */
+	rq = rq_new(TK_MSG_TOTP_ENROLL_BEGIN, "alice");
+	assert_int_equal(tk_dispatch(&f->d, &f->alice, rq, &an, &close), 0);
+	assert_int_equal(tk_msg_status(an), TK_ST_DENIED);
+	tk_msg_free(&an);
+	tk_msg_free(&rq);
+	assert_int_equal(f->d.counters.denied, 2);
+	assert_int_equal(audit_count(f, "denied", NULL), 2);
+
+	/* its own user passes the table */
+	rq = rq_new(TK_MSG_TOTP_VERIFY, "alice");
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, "123456"), 0);
+	assert_int_equal(tk_dispatch(&f->d, &f->alice, rq, &an, &close), 0);
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_ENROLLED);
+	assert_false(close);
+	tk_msg_free(&an);
+	tk_msg_free(&rq);
+}
+
+static void
+test_expired_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e, keep;
+	char code[CODE_MAX];
+	uint64_t n = 0;
+
+	enroll(f, "alice", 0, NULL, &e);
+	f->now += f->conf.totp_pending_ttl - 100;
+	enroll(f, "dave", 0, NULL, &keep);
+	f->now += 101;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(confirm(f, "alice", e.id, code), TK_ST_EXPIRED);
+	assert_int_equal(audit_count(f, "enroll_confirm", "expired"), 1);
+
+	f->now += 1;
+	assert_int_equal(tk_handle_expire_pending(&f->d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(audit_count(f, "enroll_expire", "ok"), 1);
+	assert_int_equal(confirm(f, "alice", e.id, code), TK_ST_NOT_FOUND);
+	/* the younger one is still there and can be confirmed */
+	code_at(&keep, step_of(f->now), code);
+	assert_int_equal(confirm(f, "dave", keep.id, code), TK_ST_OK);
+	assert_int_equal(tk_handle_expire_pending(&f->d, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_audit_rows_without_code(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX], bad[CODE_MAX];
+	uint64_t count = 0, bad_seq = 0;
+
+	enroll_active(f, "alice", 8, "sha512", &e);
+	assert_int_equal(e.secret_len, 64);
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	f->now += PERIOD;
+	wrong_code(&e, f->now, bad);
+	assert_int_equal(verify(f, "alice", bad, NULL), TK_ST_WRONG);
+
+	assert_int_equal(audit_count(f, "enroll_begin", "ok"), 1);
+	assert_int_equal(audit_count(f, "enroll_confirm", "ok"), 1);
+	assert_int_equal(audit_count(f, "totp_verify", "ok"), 1);
+	assert_int_equal(audit_count(f, "totp_verify", "wrong"), 1);
+	assert_int_equal(audit_containing(f, "host.example"), 2);
+	assert_int_equal(audit_containing(f, "login"), 2);
+	/* neither codes, nor the secret, nor the URI */
+	assert_int_equal(audit_containing(f, code), 0);
+	assert_int_equal(audit_containing(f, bad), 0);
+	assert_int_equal(audit_containing(f, e.b32), 0);
+	assert_int_equal(audit_containing(f, "otpauth"), 0);
+	assert_int_equal(tk_store_audit_verify(f->store, &count, &bad_seq),
+	    0);
+	assert_int_equal(count, audit_count(f, NULL, NULL));
+}
+
+static void
+test_clock_failures_fail_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+	int64_t rows;
+	uint64_t factors, failures;
+	bool locked, close;
+	tk_msg_t *rq, *an = NULL;
+
+	enroll_active(f, "alice", 0, NULL, &e);
+	rows = audit_count(f, NULL, NULL);
+
+	/* a clock before 2020 (with codes valid for it) */
+	f->now = 1500000000;
+	code_at(&e, step_of(f->now), code);
+	rq = rq_new(TK_MSG_TOTP_VERIFY, "alice");
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	assert_true(tk_handle_totp_verify(&f->d, &f->root, rq, &an) != 0);
+	assert_null(an);
+	assert_int_equal(tk_dispatch(&f->d, &f->root, rq, &an, &close), 0);
+	assert_int_equal(tk_msg_status(an), TK_ST_INTERNAL);
+	tk_msg_free(&an);
+
+	/* no clock at all */
+	f->now = T0 + PERIOD;
+	f->clock_broken = true;
+	assert_int_equal(tk_dispatch(&f->d, &f->root, rq, &an, &close), 0);
+	assert_int_equal(tk_msg_status(an), TK_ST_INTERNAL);
+	tk_msg_free(&an);
+	tk_msg_free(&rq);
+	assert_int_equal(audit_count(f, NULL, NULL), rows);
+
+	/* nothing was counted against the user */
+	f->clock_broken = false;
+	user_status(f, "alice", &factors, &locked, &failures);
+	assert_int_equal(failures, 0);
+}
+
+static void
+test_enroll_arguments(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char code[CODE_MAX];
+	tk_msg_t *an;
+
+	an = enroll_begin(f, "alice", 7, NULL);
+	assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+	tk_msg_free(&an);
+	an = enroll_begin(f, "alice", 0, "md5");
+	assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+	tk_msg_free(&an);
+	assert_int_equal(audit_count(f, "enroll_begin", "bad_request"), 2);
+
+	enroll(f, "alice", 8, "sha256", &e);
+	assert_int_equal(e.secret_len, 32);
+	assert_int_equal(strlen(e.b32), 52);	/* unpadded */
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(strlen(code), 8);
+	assert_int_equal(confirm(f, "alice", e.id, code), TK_ST_OK);
+	f->now += PERIOD;
+	code_at(&e, step_of(f->now), code);
+	assert_int_equal(verify(f, "alice", code, NULL), TK_ST_OK);
+	/* confirming an unknown or foreign credential */
+	assert_int_equal(confirm(f, "bob", e.id, code), TK_ST_NOT_FOUND);
+	assert_int_equal(confirm(f, "alice", e.id + 100, code),
+	    TK_ST_NOT_FOUND);
+}
+
+static void
+test_two_credentials(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled a, b;
+	char code[CODE_MAX];
+	tk_msg_t *an;
+
+	enroll_active(f, "alice", 0, NULL, &a);
+	enroll_active(f, "alice", 0, "sha512", &b);
+	f->now += PERIOD;
+	code_at(&b, step_of(f->now), code);
+	an = verify_as(f, &f->root, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_CRED), b.id);
+	tk_msg_free(&an);
+	code_at(&a, step_of(f->now), code);
+	an = verify_as(f, &f->root, "alice", code);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(an_uint(an, TK_KEY_CRED), a.id);
+	tk_msg_free(&an);
+}
+
+static void
+test_status_and_list(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	const tk_msg_t *rec;
+	tk_msg_t *an;
+	bool b;
+
+	f->now += 100;
+	an = run(f, tk_handle_status, &f->alice, rq_new(TK_MSG_STATUS, NULL));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_DAEMON_VERSION),
+	    PACKAGE_VERSION);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_STORE_KIND), "sqlite");
+	assert_int_equal(an_uint(an, TK_KEY_UPTIME), 100);
+	assert_int_equal(an_uint(an, TK_KEY_USERS), 0);
+	assert_int_equal(tk_msg_get_bool(an, TK_KEY_STORE_OK, &b), 0);
+	assert_true(b);
+	tk_msg_free(&an);
+
+	an = run(f, tk_handle_cred_list, &f->admin,
+	    rq_new(TK_MSG_CRED_LIST, NULL));
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	tk_msg_free(&an);
+
+	enroll_active(f, "alice", 8, "sha256", &e);
+	an = run(f, tk_handle_status, &f->root, rq_new(TK_MSG_STATUS, NULL));
+	assert_int_equal(an_uint(an, TK_KEY_USERS), 1);
+	assert_int_equal(an_uint(an, TK_KEY_CREDS_COUNT), 1);
+	assert_int_equal(an_uint(an, TK_KEY_LOCKED_USERS), 0);
+	tk_msg_free(&an);
+
+	an = run(f, tk_handle_cred_list, &f->admin,
+	    rq_new(TK_MSG_CRED_LIST, NULL));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(tk_msg_count(an, TK_KEY_CREDS), 1);
+	rec = tk_msg_record(an, TK_KEY_CREDS, 0);
+	assert_string_equal(tk_msg_get_text(rec, TK_KEY_USER), "alice");
+	assert_int_equal(an_uint(rec, TK_KEY_CRED), e.id);
+	assert_string_equal(tk_msg_get_text(rec, TK_KEY_KIND), "totp");
+	assert_string_equal(tk_msg_get_text(rec, TK_KEY_STATE), "active");
+	assert_string_equal(tk_msg_get_text(rec, TK_KEY_ALGORITHM), "sha256");
+	assert_int_equal(an_uint(rec, TK_KEY_DIGITS), 8);
+	assert_int_equal(an_uint(rec, TK_KEY_PERIOD), PERIOD);
+	assert_int_equal(an_uint(rec, TK_KEY_CREATED), (uint64_t)f->now);
+	assert_int_equal(an_uint(rec, TK_KEY_FAILURES), 0);
+	tk_msg_free(&an);
+
+	an = run(f, tk_handle_cred_list, &f->admin,
+	    rq_new(TK_MSG_CRED_LIST, "nobody-here"));
+	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	tk_msg_free(&an);
+	assert_int_equal(audit_count(f, "status", "ok"), 2);
+	assert_int_equal(audit_count(f, "cred_list", NULL), 3);
+}
+
+int
+main(void)
+{
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_enroll_confirm_verify_ok),
+		T(test_same_code_again_is_replay),
+		T(test_older_step_after_newer_is_replay),
+		T(test_clock_behind_last_step_is_replay),
+		T(test_wrong_code_counts_and_throttles),
+		T(test_lockout_until_unlock),
+		T(test_revoked_is_not_enrolled),
+		T(test_revoke_needs_one_of_cred_or_all),
+		T(test_self_for_other_user_denied),
+		T(test_expired_pending),
+		T(test_audit_rows_without_code),
+		T(test_clock_failures_fail_closed),
+		T(test_enroll_arguments),
+		T(test_two_credentials),
+		T(test_status_and_list),
+	};
+#undef T
+
+	return (cmocka_run_group_tests_name("handlers", tests, NULL, NULL));
+}

@@ -1,0 +1,203 @@
+/*
+ * gen_corpus.c -- writes the seed corpus of the fuzz harnesses:
+ * gen_corpus DIR writes DIR/fuzz_msg/ (one request and one answer of
+ * every type, a few near misses) and DIR/fuzz_frame/ (the same inside
+ * frames, several frames in a row, bad lengths).  Run by hand after a
+ * protocol change; the output is committed.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "frame.h"
+#include "msg.h"
+#include "wipe.h"
+
+static const char *dir;
+
+static void die(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("gen_corpus: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static void
+put(const char *sub, const char *name, const unsigned char *p, size_t n)
+{
+	char path[512];
+	FILE *f;
+	int r;
+
+	r = snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	if (r < 0 || (size_t)r >= sizeof(path))
+		die("path too long");
+	if ((f = fopen(path, "wb")) == NULL)
+		die("%s: write failed", path);
+	if (n > 0 && fwrite(p, 1, n, f) != n)
+		die("%s: write failed", path);
+	if (fclose(f) != 0)
+		die("%s: write failed", path);
+}
+
+/* writes m as a msg seed and, framed, as a frame seed */
+static void
+emit(const char *name, tk_msg_t *m)
+{
+	unsigned char *buf = NULL, *fr;
+	size_t len = 0;
+
+	if (m == NULL || tk_msg_encode(m, &buf, &len) != 0)
+		die("%s: cannot encode", name);
+	put("fuzz_msg", name, buf, len);
+	if ((fr = malloc(len + TK_FRAME_HDR_BYTES)) == NULL ||
+	    tk_frame_header_make(len, fr) != 0)
+		die("%s: cannot frame", name);
+	memcpy(fr + TK_FRAME_HDR_BYTES, buf, len);
+	put("fuzz_frame", name, fr, len + TK_FRAME_HDR_BYTES);
+	free(fr);
+	tk_freezero(buf, len);
+	tk_msg_free(&m);
+}
+
+static tk_msg_t *
+rq(uint32_t type, const char *user)
+{
+	tk_msg_t *m;
+
+	if ((m = tk_msg_new(TK_DIR_REQUEST, type)) == NULL)
+		die("new");
+	if (user != NULL && tk_msg_set_text(m, TK_KEY_USER, user) != 0)
+		die("user");
+	return (m);
+}
+
+static void
+record(tk_msg_t *list, uint64_t id, const char *state)
+{
+	tk_msg_t *r;
+
+	if ((r = tk_msg_add_record(list, TK_KEY_CREDS)) == NULL ||
+	    tk_msg_set_text(r, TK_KEY_USER, "alice") != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_CRED, id) != 0 ||
+	    tk_msg_set_text(r, TK_KEY_KIND, "totp") != 0 ||
+	    tk_msg_set_text(r, TK_KEY_STATE, state) != 0 ||
+	    tk_msg_set_text(r, TK_KEY_LABEL, "phone") != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_CREATED, 1700000000) != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_LAST_USED, 0) != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_DIGITS, 6) != 0 ||
+	    tk_msg_set_text(r, TK_KEY_ALGORITHM, "sha1") != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_PERIOD, 30) != 0 ||
+	    tk_msg_set_bool(r, TK_KEY_LOCKED, false) != 0 ||
+	    tk_msg_set_uint(r, TK_KEY_FAILURES, 2) != 0)
+		die("record");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const unsigned char raw_frames[][12] = {
+		{ 0, 0, 0, 0 },				/* zero length */
+		{ 0, 1, 0, 1, 0xa0 },		/* over the limit */
+		{ 0, 0, 0, 8, 0xa2, 0, 1 },		/* EOF mid-body */
+	};
+	unsigned char two[64];
+	tk_msg_t *m;
+
+	if (argc != 2)
+		die("usage: gen_corpus DIR");
+	dir = argv[1];
+
+	emit("rq-status", rq(TK_MSG_STATUS, NULL));
+	emit("rq-user-status", rq(TK_MSG_USER_STATUS, "alice"));
+	m = rq(TK_MSG_TOTP_VERIFY, "alice");
+	tk_msg_set_text(m, TK_KEY_CODE, "123456");
+	tk_msg_set_text(m, TK_KEY_SERVICE, "login");
+	tk_msg_set_text(m, TK_KEY_RHOST, "192.0.2.1");
+	tk_msg_set_text(m, TK_KEY_TTY, "tty1");
+	emit("rq-totp-verify", m);
+	m = rq(TK_MSG_TOTP_ENROLL_BEGIN, "\xe5\xb1\xb1\xe7\x94\xb0");
+	tk_msg_set_text(m, TK_KEY_LABEL, "phone");
+	tk_msg_set_uint(m, TK_KEY_DIGITS, 8);
+	tk_msg_set_text(m, TK_KEY_ALGORITHM, "sha256");
+	emit("rq-totp-enroll-begin", m);
+	m = rq(TK_MSG_TOTP_ENROLL_CONFIRM, "alice");
+	tk_msg_set_uint(m, TK_KEY_CRED, 7);
+	tk_msg_set_text(m, TK_KEY_CODE, "87654321");
+	emit("rq-totp-enroll-confirm", m);
+	emit("rq-cred-list", rq(TK_MSG_CRED_LIST, NULL));
+	m = rq(TK_MSG_CRED_REVOKE, "alice");
+	tk_msg_set_bool(m, TK_KEY_ALL, true);
+	emit("rq-cred-revoke", m);
+	emit("rq-user-unlock", rq(TK_MSG_USER_UNLOCK, "alice"));
+
+	m = tk_msg_new_answer(TK_MSG_STATUS, TK_ST_OK);
+	tk_msg_set_text(m, TK_KEY_DAEMON_VERSION, "0.1.0");
+	tk_msg_set_uint(m, TK_KEY_UPTIME, 86400);
+	tk_msg_set_uint(m, TK_KEY_USERS, 12);
+	tk_msg_set_uint(m, TK_KEY_CREDS_COUNT, 14);
+	tk_msg_set_uint(m, TK_KEY_LOCKED_USERS, 1);
+	tk_msg_set_bool(m, TK_KEY_STORE_OK, true);
+	tk_msg_set_text(m, TK_KEY_STORE_KIND, "sqlite");
+	emit("an-status", m);
+	m = tk_msg_new_answer(TK_MSG_USER_STATUS, TK_ST_OK);
+	tk_msg_set_uint(m, TK_KEY_FACTORS, TK_FACTOR_TOTP);
+	tk_msg_set_bool(m, TK_KEY_LOCKED, false);
+	tk_msg_set_uint(m, TK_KEY_FAILURES, 0);
+	emit("an-user-status", m);
+	m = tk_msg_new_answer(TK_MSG_TOTP_VERIFY, TK_ST_THROTTLED);
+	tk_msg_set_text(m, TK_KEY_REASON, "too soon");
+	tk_msg_set_uint(m, TK_KEY_FAILURES, 3);
+	tk_msg_set_uint(m, TK_KEY_RETRY_AFTER, 4);
+	emit("an-totp-verify", m);
+	m = tk_msg_new_answer(TK_MSG_TOTP_ENROLL_BEGIN, TK_ST_OK);
+	tk_msg_set_text(m, TK_KEY_USER, "alice");
+	tk_msg_set_uint(m, TK_KEY_CRED, 7);
+	tk_msg_set_text(m, TK_KEY_URI, "otpauth://totp/tokend:alice?secret="
+	    "JBSWY3DPEHPK3PXP&issuer=tokend&digits=6&period=30");
+	tk_msg_set_text(m, TK_KEY_STATE, "pending");
+	emit("an-totp-enroll-begin", m);
+	m = tk_msg_new_answer(TK_MSG_TOTP_ENROLL_CONFIRM, TK_ST_OK);
+	tk_msg_set_uint(m, TK_KEY_CRED, 7);
+	tk_msg_set_text(m, TK_KEY_STATE, "active");
+	emit("an-totp-enroll-confirm", m);
+	m = tk_msg_new_answer(TK_MSG_CRED_LIST, TK_ST_OK);
+	record(m, 1, "active");
+	record(m, 2, "revoked");
+	emit("an-cred-list", m);
+	emit("an-cred-list-empty", tk_msg_new_answer(TK_MSG_CRED_LIST,
+	    TK_ST_OK));
+	m = tk_msg_new_answer(TK_MSG_CRED_REVOKE, TK_ST_OK);
+	tk_msg_set_uint(m, TK_KEY_CREDS_COUNT, 2);
+	emit("an-cred-revoke", m);
+	m = tk_msg_new_answer(TK_MSG_USER_UNLOCK, TK_ST_NOT_FOUND);
+	tk_msg_set_text(m, TK_KEY_REASON, "no such user");
+	emit("an-user-unlock", m);
+
+	/* near misses: a later version, a trailing byte */
+	put("fuzz_msg", "bad-version", (const unsigned char *)
+	    "\xa3\x00\x02\x01\x02\x0a\x61\x61", 8);
+	put("fuzz_msg", "bad-trailing", (const unsigned char *)
+	    "\xa2\x00\x01\x01\x01\x00", 6);
+	put("fuzz_frame", "bad-zero", raw_frames[0], 4);
+	put("fuzz_frame", "bad-over", raw_frames[1], 5);
+	put("fuzz_frame", "bad-eof", raw_frames[2], 7);
+	/* two frames in a row: STATUS request twice */
+	memcpy(two, "\0\0\0\5\xa2\x00\x01\x01\x01\0\0\0\5\xa2\x00\x01\x01\x01",
+	    18);
+	put("fuzz_frame", "two-frames", two, 18);
+	return (0);
+}

@@ -1,0 +1,335 @@
+/*
+ * pamdriver.c -- a minimal PAM application for the integration tests.
+ *
+ * It runs pam_start(SERVICE, USER) -> pam_authenticate -> pam_end and
+ * prints the result of pam_authenticate on stdout as "NUMBER NAME"
+ * (for example "0 PAM_SUCCESS").  It exits 0 whenever it could run the
+ * transaction at all, so the tests judge the printed result, never the
+ * exit status; 2 means a usage error, 3 that pam_start itself failed.
+ *
+ * The tests run it with pam_wrapper preloaded (LD_PRELOAD on this
+ * program only), so the service file comes from PAM_WRAPPER_SERVICE_DIR
+ * and the real /etc/pam.d is never read.
+ *
+ * Every message the conversation receives goes to stderr as
+ * "STYLE: text" (PROMPT_ECHO_OFF, PROMPT_ECHO_ON, ERROR_MSG, TEXT_INFO)
+ * so the tests can check prompts and messages.  Answers to prompts come
+ * from -a options, used in order; a prompt with no answer left makes the
+ * conversation fail.  -N, -0, -Z and -C replace the conversation with
+ * a broken one.
+ *
+ * -P N runs N transactions at once in N threads of this one process
+ * (each with its own handle and its own copy of the answers) and prints
+ * one result line per thread.  The concurrency tests use it because
+ * pam_wrapper gives each process one of a few dozen private directories
+ * (/tmp/pam.X), which limits how many wrapped processes may run at once.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+#define MAX_ANSWERS	32
+#define MAX_THREADS	64
+
+enum conv_mode {
+	CONV_ANSWER,	/* answer prompts from the -a list */
+	CONV_ERROR,	/* -N: return PAM_CONV_ERR */
+	CONV_NULL_TEXT,	/* -0: succeed with a NULL text in each response */
+	CONV_NULL_ARRAY,/* -Z: succeed without any response array */
+	CONV_NONE	/* -C: no conversation function at all */
+};
+
+struct driver {
+	enum conv_mode	 mode;
+	const char	*answers[MAX_ANSWERS];
+	int		 nanswers;
+	int		 next;
+	const char	*service;
+	const char	*user;
+	const char	*rhost;
+	const char	*tty;
+	int		 result;	/* of pam_authenticate */
+	int		 started;	/* pam_start succeeded */
+};
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct {
+	int		 code;
+	const char	*name;
+} pam_names[] = {
+	{ PAM_SUCCESS, "PAM_SUCCESS" },
+	{ PAM_OPEN_ERR, "PAM_OPEN_ERR" },
+	{ PAM_SYMBOL_ERR, "PAM_SYMBOL_ERR" },
+	{ PAM_SERVICE_ERR, "PAM_SERVICE_ERR" },
+	{ PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR" },
+	{ PAM_BUF_ERR, "PAM_BUF_ERR" },
+	{ PAM_PERM_DENIED, "PAM_PERM_DENIED" },
+	{ PAM_AUTH_ERR, "PAM_AUTH_ERR" },
+	{ PAM_CRED_INSUFFICIENT, "PAM_CRED_INSUFFICIENT" },
+	{ PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL" },
+	{ PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN" },
+	{ PAM_MAXTRIES, "PAM_MAXTRIES" },
+	{ PAM_NEW_AUTHTOK_REQD, "PAM_NEW_AUTHTOK_REQD" },
+	{ PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED" },
+	{ PAM_SESSION_ERR, "PAM_SESSION_ERR" },
+	{ PAM_CRED_UNAVAIL, "PAM_CRED_UNAVAIL" },
+	{ PAM_CRED_EXPIRED, "PAM_CRED_EXPIRED" },
+	{ PAM_CRED_ERR, "PAM_CRED_ERR" },
+	{ PAM_NO_MODULE_DATA, "PAM_NO_MODULE_DATA" },
+	{ PAM_CONV_ERR, "PAM_CONV_ERR" },
+	{ PAM_AUTHTOK_ERR, "PAM_AUTHTOK_ERR" },
+	{ PAM_AUTHTOK_RECOVERY_ERR, "PAM_AUTHTOK_RECOVERY_ERR" },
+	{ PAM_AUTHTOK_LOCK_BUSY, "PAM_AUTHTOK_LOCK_BUSY" },
+	{ PAM_AUTHTOK_DISABLE_AGING, "PAM_AUTHTOK_DISABLE_AGING" },
+	{ PAM_TRY_AGAIN, "PAM_TRY_AGAIN" },
+	{ PAM_IGNORE, "PAM_IGNORE" },
+	{ PAM_ABORT, "PAM_ABORT" },
+	{ PAM_AUTHTOK_EXPIRED, "PAM_AUTHTOK_EXPIRED" },
+	{ PAM_MODULE_UNKNOWN, "PAM_MODULE_UNKNOWN" },
+	{ PAM_BAD_ITEM, "PAM_BAD_ITEM" },
+	{ PAM_CONV_AGAIN, "PAM_CONV_AGAIN" },
+	{ PAM_INCOMPLETE, "PAM_INCOMPLETE" },
+};
+
+static const char *
+pam_name(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(pam_names) / sizeof(pam_names[0]); i++)
+		if (pam_names[i].code == code)
+			return pam_names[i].name;
+	return "PAM_UNKNOWN_CODE";
+}
+
+static const char *
+style_name(int style)
+{
+	switch (style) {
+	case PAM_PROMPT_ECHO_OFF:
+		return "PROMPT_ECHO_OFF";
+	case PAM_PROMPT_ECHO_ON:
+		return "PROMPT_ECHO_ON";
+	case PAM_ERROR_MSG:
+		return "ERROR_MSG";
+	case PAM_TEXT_INFO:
+		return "TEXT_INFO";
+	default:
+		return "UNKNOWN_STYLE";
+	}
+}
+
+static void
+free_responses(struct pam_response *r, int n)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if (r[i].resp != NULL) {
+			memset(r[i].resp, 0, strlen(r[i].resp));
+			free(r[i].resp);
+		}
+	free(r);
+}
+
+static int
+conversation(int n, const struct pam_message **msg,
+    struct pam_response **resp, void *data)
+{
+	struct driver *d = data;
+	struct pam_response *r;
+	int i, prompt;
+
+	if (resp == NULL || msg == NULL || n <= 0 || n > PAM_MAX_NUM_MSG)
+		return PAM_CONV_ERR;
+	*resp = NULL;
+
+	pthread_mutex_lock(&out_lock);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s: %s\n", style_name(msg[i]->msg_style),
+		    msg[i]->msg != NULL ? msg[i]->msg : "(null)");
+	fflush(stderr);
+	pthread_mutex_unlock(&out_lock);
+
+	switch (d->mode) {
+	case CONV_ERROR:
+		fprintf(stderr, "CONV: returning PAM_CONV_ERR\n");
+		return PAM_CONV_ERR;
+	case CONV_NULL_ARRAY:
+		fprintf(stderr, "CONV: returning no response array\n");
+		return PAM_SUCCESS;
+	default:
+		break;
+	}
+
+	if ((r = calloc((size_t)n, sizeof(*r))) == NULL)
+		return PAM_BUF_ERR;
+	for (i = 0; i < n; i++) {
+		prompt = msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON;
+		if (!prompt)
+			continue;
+		if (d->mode == CONV_NULL_TEXT) {
+			fprintf(stderr, "CONV: answering with a NULL text\n");
+			continue;
+		}
+		if (d->next >= d->nanswers) {
+			fprintf(stderr, "CONV: no answer left\n");
+			free_responses(r, n);
+			return PAM_CONV_ERR;
+		}
+		if ((r[i].resp = strdup(d->answers[d->next++])) == NULL) {
+			free_responses(r, n);
+			return PAM_BUF_ERR;
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: pamdriver -s SERVICE -u USER [-r RHOST] [-t TTY]\n"
+	    "                 [-a ANSWER ...] [-N | -0 | -Z | -C] [-P N]\n"
+	    "  -a ANSWER  answer the next prompt with ANSWER (repeatable)\n"
+	    "  -N         the conversation returns PAM_CONV_ERR\n"
+	    "  -0         the conversation returns NULL response texts\n"
+	    "  -Z         the conversation returns no response array\n"
+	    "  -C         no conversation function at all\n"
+	    "  -P N       N transactions at once, in N threads\n");
+	exit(2);
+}
+
+/* one transaction: pam_start, items, pam_authenticate, pam_end */
+static void *
+transaction(void *arg)
+{
+	struct driver *d = arg;
+	struct pam_conv conv;
+	pam_handle_t *h = NULL;
+	int rc, end;
+
+	conv.conv = d->mode == CONV_NONE ? NULL : conversation;
+	conv.appdata_ptr = d;
+
+	rc = pam_start(d->service, d->user, &conv, &h);
+	if (rc != PAM_SUCCESS) {
+		d->result = rc;
+		fprintf(stderr, "pamdriver: pam_start: %s\n", pam_name(rc));
+		return NULL;
+	}
+	if (d->rhost != NULL &&
+	    (rc = pam_set_item(h, PAM_RHOST, d->rhost)) != PAM_SUCCESS) {
+		d->result = rc;
+		fprintf(stderr, "pamdriver: PAM_RHOST: %s\n", pam_name(rc));
+		pam_end(h, rc);
+		return NULL;
+	}
+	if (d->tty != NULL &&
+	    (rc = pam_set_item(h, PAM_TTY, d->tty)) != PAM_SUCCESS) {
+		d->result = rc;
+		fprintf(stderr, "pamdriver: PAM_TTY: %s\n", pam_name(rc));
+		pam_end(h, rc);
+		return NULL;
+	}
+	d->started = 1;
+	d->result = pam_authenticate(h, 0);
+	if ((end = pam_end(h, d->result)) != PAM_SUCCESS)
+		fprintf(stderr, "pamdriver: pam_end: %s\n", pam_name(end));
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct driver d, *ds;
+	pthread_t tids[MAX_THREADS];
+	char *end;
+	long nthreads = 1;
+	int ch, i, ex = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.mode = CONV_ANSWER;
+	while ((ch = getopt(argc, argv, "s:u:r:t:a:N0ZCP:h")) != -1) {
+		switch (ch) {
+		case 's':
+			d.service = optarg;
+			break;
+		case 'u':
+			d.user = optarg;
+			break;
+		case 'r':
+			d.rhost = optarg;
+			break;
+		case 't':
+			d.tty = optarg;
+			break;
+		case 'a':
+			if (d.nanswers >= MAX_ANSWERS)
+				usage();
+			d.answers[d.nanswers++] = optarg;
+			break;
+		case 'N':
+			d.mode = CONV_ERROR;
+			break;
+		case '0':
+			d.mode = CONV_NULL_TEXT;
+			break;
+		case 'Z':
+			d.mode = CONV_NULL_ARRAY;
+			break;
+		case 'C':
+			d.mode = CONV_NONE;
+			break;
+		case 'P':
+			nthreads = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || nthreads < 1 ||
+			    nthreads > MAX_THREADS)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || d.service == NULL || d.user == NULL)
+		usage();
+
+	if (nthreads == 1) {
+		transaction(&d);
+		printf("%d %s\n", d.result, pam_name(d.result));
+		return d.started ? 0 : 3;
+	}
+
+	if ((ds = calloc((size_t)nthreads, sizeof(*ds))) == NULL) {
+		perror("pamdriver");
+		return 3;
+	}
+	for (i = 0; i < nthreads; i++) {
+		ds[i] = d;
+		if (pthread_create(&tids[i], NULL, transaction, &ds[i]) != 0) {
+			fprintf(stderr, "pamdriver: cannot start thread %d\n", i);
+			nthreads = i;
+			ex = 3;
+			break;
+		}
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(tids[i], NULL);
+		printf("%d %s\n", ds[i].result, pam_name(ds[i].result));
+		if (!ds[i].started)
+			ex = 3;
+	}
+	free(ds);
+	return ex;
+}

@@ -1,0 +1,223 @@
+/*
+ * dispatch.c -- the request table and the answers to requests that did
+ * not decode.
+ *
+ * The table is the only place that says who may do what.  A request
+ * reaches a handler only after it decoded strictly against its schema
+ * (msg.c) and the table allowed the caller's role; a refusal is
+ * answered, counted, audited, and ends the connection.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "audit.h"
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const struct tk_dispatch_entry dispatch_table[] = {
+	{ TK_MSG_STATUS, TK_ROLE_SELF, 0, tk_handle_status },
+	{ TK_MSG_USER_STATUS, TK_ROLE_SELF, TK_DF_OWN_USER,
+	    tk_handle_user_status },
+	{ TK_MSG_TOTP_VERIFY, TK_ROLE_SELF, TK_DF_OWN_USER,
+	    tk_handle_totp_verify },
+	{ TK_MSG_TOTP_ENROLL_BEGIN, TK_ROLE_ADMIN, 0,
+	    tk_handle_totp_enroll_begin },
+	{ TK_MSG_TOTP_ENROLL_CONFIRM, TK_ROLE_ADMIN, 0,
+	    tk_handle_totp_enroll_confirm },
+	{ TK_MSG_CRED_LIST, TK_ROLE_ADMIN, 0, tk_handle_cred_list },
+	{ TK_MSG_CRED_REVOKE, TK_ROLE_ADMIN, 0, tk_handle_cred_revoke },
+	{ TK_MSG_USER_UNLOCK, TK_ROLE_ADMIN, 0, tk_handle_user_unlock },
+};
+
+const struct tk_dispatch_entry *
+tk_dispatch_lookup(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < NITEMS(dispatch_table); i++)
+		if (dispatch_table[i].type == type)
+			return (&dispatch_table[i]);
+	return (NULL);
+}
+
+enum tk_status
+tk_dispatch_permit(enum tk_role role, const char *peer_user, uint32_t type,
+    const char *req_user)
+{
+	const struct tk_dispatch_entry *e;
+
+	if ((e = tk_dispatch_lookup(type)) == NULL)
+		return (TK_ST_BAD_REQUEST);
+	if (role == TK_ROLE_NONE || role < e->role)
+		return (TK_ST_DENIED);
+	/* admin and root act for anyone; self only for itself */
+	if ((e->flags & TK_DF_OWN_USER) != 0 && role == TK_ROLE_SELF &&
+	    req_user != NULL &&
+	    (peer_user == NULL || strcmp(peer_user, req_user) != 0))
+		return (TK_ST_DENIED);
+	return (TK_ST_OK);
+}
+
+/* Records a refusal: its own transaction, one audit row, one log line. */
+static void
+tk_dispatch_audit_denied(struct tk_daemon *d, const struct tk_peer *peer,
+    const tk_msg_t *rq)
+{
+	struct tk_audit_event ev;
+	int64_t now;
+	int r;
+
+	d->counters.denied++;
+	if ((r = tk_daemon_now(d, &now)) != 0)
+		now = 0;
+	tk_audit_event_init(&ev, d, peer, "denied",
+	    tk_msg_get_text(rq, TK_KEY_USER), now);
+	ev.service = tk_msg_get_text(rq, TK_KEY_SERVICE);
+	ev.rhost = tk_msg_get_text(rq, TK_KEY_RHOST);
+	ev.tty = tk_msg_get_text(rq, TK_KEY_TTY);
+	ev.result = "denied";
+	ev.reason = tk_msg_type_name(tk_msg_type(rq));
+	if (r == 0 && (r = tk_store_begin(d->store)) == 0) {
+		if ((r = tk_audit_append(d, &ev)) == 0)
+			r = tk_handler_commit(d);
+		else
+			tk_store_rollback(d->store);
+	}
+	if (r != 0)
+		tk_log(LOG_ERR, "refusal of %s to uid %lld not stored: %s",
+		    ev.reason, (long long)peer->uid, tk_strerr(r));
+	tk_audit_log(&ev);
+}
+
+int
+tk_dispatch(struct tk_daemon *d, const struct tk_peer *peer,
+    const tk_msg_t *rq, tk_msg_t **an, bool *close)
+{
+	const struct tk_dispatch_entry *e;
+	enum tk_status st;
+	uint32_t type;
+	int r;
+
+	*an = NULL;
+	*close = false;
+	type = tk_msg_type(rq);
+	d->counters.requests++;
+	st = tk_dispatch_permit(peer->role, peer->user, type,
+	    tk_msg_get_text(rq, TK_KEY_USER));
+	if (st != TK_ST_OK) {
+		if (st == TK_ST_DENIED)
+			tk_dispatch_audit_denied(d, peer, rq);
+		else
+			d->counters.bad_requests++;
+		*close = true;
+		return (tk_answer_new(type, st, st == TK_ST_DENIED ?
+		    "not permitted" : "unknown request", an));
+	}
+	e = tk_dispatch_lookup(type);
+	tk_log(LOG_DEBUG, "%s: %s from uid %lld (%s)", __func__,
+	    tk_msg_type_name(type), (long long)peer->uid,
+	    tk_role_name(peer->role));
+	if ((r = e->handler(d, peer, rq, an)) == 0 && *an != NULL)
+		return (0);
+	tk_msg_free(an);
+	tk_log(LOG_ERR, "%s request failed: %s", tk_msg_type_name(type),
+	    tk_strerr(r));
+	return (tk_answer_new(type, TK_ST_INTERNAL, "internal error", an));
+}
+
+/*
+ * Reads one CBOR item head at *p: major type and argument.  Only
+ * definite arguments (immediate, 1, 2, 4 or 8 bytes) are understood;
+ * for major type 7 the argument is the simple value (20 false, 21
+ * true).  Returns 0 and advances *p, or TK_ERR_PROTO for another shape
+ * or a short buffer.
+ */
+static int
+tk_dispatch_peek_head(const unsigned char **p, const unsigned char *end,
+    unsigned *major, uint64_t *arg)
+{
+	unsigned char ib, ai;
+	size_t n, i;
+
+	if (end - *p < 1)
+		return (TK_ERR_PROTO);
+	ib = *(*p)++;
+	*major = ib >> 5;
+	ai = ib & 0x1f;
+	if (ai < 24) {
+		*arg = ai;
+		return (0);
+	}
+	if (ai > 27 || *major == 7)
+		return (TK_ERR_PROTO);
+	n = (size_t)1 << (ai - 24);		/* 1, 2, 4 or 8 bytes */
+	if ((size_t)(end - *p) < n)
+		return (TK_ERR_PROTO);
+	for (*arg = 0, i = 0; i < n; i++)
+		*arg = (*arg << 8) | *(*p)++;
+	return (0);
+}
+
+#define TK_CBOR_UINT		0	/* major types */
+#define TK_CBOR_MAP		5
+#define TK_CBOR_SIMPLE		7
+#define TK_CBOR_FALSE		20	/* simple values */
+#define TK_CBOR_TRUE		21
+
+/*
+ * Finds the request type without a full decode: the body must start
+ * with a definite map whose first pairs (our encoder writes version and
+ * type first) are uint keys with uint or bool values.  The scan stops at
+ * the first other shape, allocates nothing and reads at most `len'
+ * bytes.  Returns 0 and *type, or TK_ERR_PROTO when no known type was
+ * seen.
+ */
+static int
+tk_dispatch_peek_type(const unsigned char *body, size_t len, uint32_t *type)
+{
+	const unsigned char *p = body, *end = body + len;
+	uint64_t npairs, i, key, val;
+	unsigned major;
+
+	*type = 0;
+	if (body == NULL ||
+	    tk_dispatch_peek_head(&p, end, &major, &npairs) != 0 ||
+	    major != TK_CBOR_MAP)
+		return (TK_ERR_PROTO);
+	for (i = 0; i < npairs; i++) {
+		if (tk_dispatch_peek_head(&p, end, &major, &key) != 0 ||
+		    major != TK_CBOR_UINT ||
+		    tk_dispatch_peek_head(&p, end, &major, &val) != 0)
+			break;
+		if (major == TK_CBOR_SIMPLE && (val == TK_CBOR_FALSE ||
+		    val == TK_CBOR_TRUE))
+			continue;
+		if (major != TK_CBOR_UINT)
+			break;
+		if (key == TK_KEY_TYPE && val > 0 && val < TK_MSG_TYPE_END) {
+			*type = (uint32_t)val;
+			return (0);
+		}
+	}
+	return (TK_ERR_PROTO);
+}
+
+int
+tk_dispatch_error(const unsigned char *body, size_t len, int decode_err,
+    tk_msg_t **an)
+{
+	enum tk_status st;
+	uint32_t type;
+	int r;
+
+	*an = NULL;
+	if ((r = tk_dispatch_peek_type(body, len, &type)) != 0)
+		return (r);
+	st = decode_err == TK_ERR_VERSION ? TK_ST_VERSION : TK_ST_BAD_REQUEST;
+	return (tk_answer_new(type, st, st == TK_ST_VERSION ?
+	    "unsupported protocol version" : "malformed request", an));
+}

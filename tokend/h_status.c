@@ -1,0 +1,141 @@
+/*
+ * h_status.c -- STATUS (daemon health) and USER_STATUS (a user's
+ * factors and lockout).
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "audit.h"
+#include "err.h"
+#include "handlers.h"
+#include "log.h"
+#include "store.h"
+
+int
+tk_handle_status(struct tk_daemon *d, const struct tk_peer *peer,
+    const tk_msg_t *rq, tk_msg_t **an)
+{
+	struct tk_audit_event ev;
+	struct tk_store_stats stats;
+	tk_msg_t *m = NULL;
+	int64_t now = 0;
+	bool store_ok = false, in_tx = false;
+	int r, rs;
+
+	*an = NULL;
+	memset(&stats, 0, sizeof(stats));
+	tk_audit_event_init(&ev, d, peer, "status", NULL, now);
+	if ((r = tk_daemon_now(d, &now)) != 0)
+		goto fail;
+	ev.time = now;
+	ev.result = "ok";
+
+	/* a broken store is reported, not fatal: this is the health query */
+	if ((rs = tk_store_ping(d->store)) == 0 &&
+	    (rs = tk_store_begin(d->store)) == 0) {
+		in_tx = true;
+		if ((rs = tk_store_stats(d->store, &stats)) == 0 &&
+		    (rs = tk_audit_append(d, &ev)) == 0) {
+			in_tx = false;
+			rs = tk_handler_commit(d);
+		}
+	}
+	if (in_tx) {
+		tk_store_rollback(d->store);
+		in_tx = false;
+	}
+	if (rs == 0)
+		store_ok = true;
+	else {
+		tk_log(LOG_ERR, "store health query failed: %s",
+		    tk_strerr(rs));
+		memset(&stats, 0, sizeof(stats));
+		ev.reason = "store unavailable";
+	}
+
+	if ((r = tk_answer_new(TK_MSG_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
+	    (r = tk_msg_set_text(m, TK_KEY_DAEMON_VERSION,
+	    PACKAGE_VERSION)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_UPTIME, now > d->started ?
+	    (uint64_t)(now - d->started) : 0)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_USERS, stats.users)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_CREDS_COUNT, stats.creds)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_LOCKED_USERS,
+	    stats.locked_users)) != 0 ||
+	    (r = tk_msg_set_bool(m, TK_KEY_STORE_OK, store_ok)) != 0 ||
+	    (r = tk_msg_set_text(m, TK_KEY_STORE_KIND,
+	    tk_store_kind(d->store))) != 0)
+		goto fail;
+	tk_audit_log(&ev);
+	*an = m;
+	m = NULL;
+
+	r = 0; /* success */
+fail:
+	if (r != 0)
+		tk_handler_failed(d, &ev, r);
+	tk_msg_free(&m);
+	return (r);
+}
+
+int
+tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
+    const tk_msg_t *rq, tk_msg_t **an)
+{
+	struct tk_audit_event ev;
+	struct tk_throttle th;
+	struct tk_cred *creds = NULL;
+	size_t ncreds = 0;
+	tk_msg_t *m = NULL;
+	const char *user;
+	uint64_t factors = 0;
+	int64_t now = 0;
+	bool in_tx = false;
+	int r;
+
+	*an = NULL;
+	memset(&th, 0, sizeof(th));
+	user = tk_msg_get_text(rq, TK_KEY_USER);
+	tk_audit_event_init(&ev, d, peer, "user_status", user, now);
+	if (user == NULL) {
+		r = TK_ERR_INVAL;
+		goto fail;
+	}
+	if ((r = tk_daemon_now(d, &now)) != 0)
+		goto fail;
+	ev.time = now;
+	if ((r = tk_store_begin(d->store)) != 0)
+		goto fail;
+	in_tx = true;
+	if ((r = tk_store_cred_active(d->store, user, TK_CRED_TOTP, &creds,
+	    &ncreds)) != 0 ||
+	    (r = tk_store_throttle_get(d->store, user, &th)) != 0)
+		goto fail;
+	if (ncreds > 0)
+		factors |= TK_FACTOR_TOTP;
+	ev.result = "ok";
+	if ((r = tk_answer_new(TK_MSG_USER_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_FACTORS, factors)) != 0 ||
+	    (r = tk_msg_set_bool(m, TK_KEY_LOCKED, th.locked)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_FAILURES, th.failures)) != 0 ||
+	    (r = tk_audit_append(d, &ev)) != 0)
+		goto fail;
+	in_tx = false;
+	if ((r = tk_handler_commit(d)) != 0)
+		goto fail;
+	tk_audit_log(&ev);
+	*an = m;
+	m = NULL;
+
+	r = 0; /* success */
+fail:
+	if (in_tx)
+		tk_store_rollback(d->store);
+	if (r != 0)
+		tk_handler_failed(d, &ev, r);
+	tk_cred_list_free(&creds, ncreds);
+	tk_msg_free(&m);
+	return (r);
+}

@@ -1,0 +1,357 @@
+/*
+ * store_core.c -- the public tk_store_* calls: argument checks shared by
+ * every backend, then the backend's operation (store_ops.h).
+ *
+ * MUST invariants:
+ *  1. No backend operation runs with an unchecked argument: texts are
+ *     non-NULL where required, NUL-free within their TK_*_MAX limit,
+ *     ids and steps fit in a signed 64-bit column.
+ *  2. A change is refused (TK_ERR_INVAL) outside a transaction, so every
+ *     change is covered by store.h invariant 1.
+ *  3. The audit key is held only in sodium_malloc'd memory, read-only
+ *     while the store is open, wiped when it is closed.
+ *  4. Output parameters are cleared on entry.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "log.h"
+#include "store_ops.h"
+
+#define TK_STORE_ID_MAX		((uint64_t)INT64_MAX)
+
+/* a text of 1..max bytes (0..max when empty_ok), NUL-terminated */
+static int
+text_ok(const char *s, size_t max, bool empty_ok)
+{
+	size_t n;
+
+	if (s == NULL)
+		return (0);
+	n = strnlen(s, max + 1);
+	if (n > max || (n == 0 && !empty_ok))
+		return (0);
+	return (1);
+}
+
+static int
+user_ok(const char *user)
+{
+	return (text_ok(user, TK_USER_MAX, false));
+}
+
+static int
+id_ok(uint64_t id)
+{
+	return (id > 0 && id <= TK_STORE_ID_MAX);
+}
+
+int
+tk_store_need_transaction(tk_store_t *s, const char *what)
+{
+	if (s->ops->in_transaction(s))
+		return (0);
+	tk_log(LOG_ERR, "store: %s outside a transaction refused", what);
+	return (TK_ERR_INVAL);
+}
+
+int
+tk_store_base_init(tk_store_t *s, const struct tk_store_ops *ops,
+    const unsigned char *audit_key, size_t audit_key_len)
+{
+	s->ops = ops;
+	s->audit_key = NULL;
+	if (audit_key == NULL || audit_key_len != TK_AUDIT_KEY_BYTES)
+		return (TK_ERR_INVAL);
+	if (sodium_init() < 0)
+		return (TK_ERR_CRYPTO);
+	if ((s->audit_key = sodium_malloc(TK_AUDIT_KEY_BYTES)) == NULL)
+		return (TK_ERR_NOMEM);
+	memcpy(s->audit_key, audit_key, TK_AUDIT_KEY_BYTES);
+	if (sodium_mprotect_readonly(s->audit_key) != 0) {
+		tk_store_base_clear(s);
+		return (TK_ERR_CRYPTO);
+	}
+	return (0);
+}
+
+void
+tk_store_base_clear(tk_store_t *s)
+{
+	if (s->audit_key == NULL)
+		return;
+	/* sodium_free() wipes too; the explicit wipe states the intent */
+	sodium_mprotect_readwrite(s->audit_key);
+	sodium_memzero(s->audit_key, TK_AUDIT_KEY_BYTES);
+	sodium_free(s->audit_key);
+	s->audit_key = NULL;
+}
+
+void
+tk_store_close(tk_store_t **sp)
+{
+	tk_store_t *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	*sp = NULL;
+	s->ops->close(s);
+}
+
+const char *
+tk_store_kind(const tk_store_t *s)
+{
+	if (s == NULL)
+		return ("none");
+	return (s->ops->kind);
+}
+
+int
+tk_store_begin(tk_store_t *s)
+{
+	if (s == NULL)
+		return (TK_ERR_INVAL);
+	if (s->ops->in_transaction(s)) {
+		tk_log(LOG_ERR, "store: transaction already open");
+		return (TK_ERR_INVAL);
+	}
+	return (s->ops->begin(s));
+}
+
+int
+tk_store_commit(tk_store_t *s)
+{
+	if (s == NULL)
+		return (TK_ERR_INVAL);
+	if (!s->ops->in_transaction(s)) {
+		tk_log(LOG_ERR, "store: commit without a transaction");
+		return (TK_ERR_INVAL);
+	}
+	return (s->ops->commit(s));
+}
+
+void
+tk_store_rollback(tk_store_t *s)
+{
+	if (s == NULL || !s->ops->in_transaction(s))
+		return;
+	s->ops->rollback(s);
+}
+
+static int
+cred_ok(const struct tk_cred *c)
+{
+	if (!user_ok(c->user) || !text_ok(c->label, TK_LABEL_MAX, true))
+		return (0);
+	if (c->kind != TK_CRED_TOTP)
+		return (0);
+	if (c->state != TK_CRED_PENDING && c->state != TK_CRED_ACTIVE &&
+	    c->state != TK_CRED_REVOKED)
+		return (0);
+	if (c->digits != 6 && c->digits != 8)
+		return (0);
+	if (c->algorithm != TK_TOTP_SHA1 && c->algorithm != TK_TOTP_SHA256 &&
+	    c->algorithm != TK_TOTP_SHA512)
+		return (0);
+	if (c->period == 0 || c->last_step > TK_STORE_ID_MAX)
+		return (0);
+	if ((c->sealed == NULL) != (c->sealed_len == 0) ||
+	    c->sealed_len > TK_STORE_SEALED_MAX)
+		return (0);
+	return (1);
+}
+
+int
+tk_store_cred_insert(tk_store_t *s, struct tk_cred *c)
+{
+	int r;
+
+	if (s == NULL || c == NULL)
+		return (TK_ERR_INVAL);
+	c->id = 0;
+	if (!cred_ok(c))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "credential insert")) != 0)
+		return (r);
+	return (s->ops->cred_insert(s, c));
+}
+
+int
+tk_store_cred_get(tk_store_t *s, const char *user, uint64_t id,
+    struct tk_cred *c)
+{
+	if (c != NULL)
+		memset(c, 0, sizeof(*c));
+	if (s == NULL || c == NULL || !user_ok(user) || !id_ok(id))
+		return (TK_ERR_INVAL);
+	return (s->ops->cred_get(s, user, id, c));
+}
+
+int
+tk_store_cred_list(tk_store_t *s, const char *user, struct tk_cred **list,
+    size_t *n)
+{
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL ||
+	    (user != NULL && !user_ok(user)))
+		return (TK_ERR_INVAL);
+	return (s->ops->cred_list(s, user, 0, false, list, n));
+}
+
+int
+tk_store_cred_active(tk_store_t *s, const char *user, int kind,
+    struct tk_cred **list, size_t *n)
+{
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL || !user_ok(user) ||
+	    kind != TK_CRED_TOTP)
+		return (TK_ERR_INVAL);
+	return (s->ops->cred_list(s, user, kind, true, list, n));
+}
+
+int
+tk_store_cred_set_state(tk_store_t *s, const char *user, uint64_t id,
+    int state)
+{
+	int r;
+
+	if (s == NULL || !user_ok(user) || !id_ok(id))
+		return (TK_ERR_INVAL);
+	if (state != TK_CRED_PENDING && state != TK_CRED_ACTIVE &&
+	    state != TK_CRED_REVOKED)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "credential state change")) != 0)
+		return (r);
+	return (s->ops->cred_set_state(s, user, id, state));
+}
+
+int
+tk_store_cred_set_secret(tk_store_t *s, uint64_t id, uint32_t key_id,
+    const unsigned char *sealed, size_t sealed_len)
+{
+	int r;
+
+	if (s == NULL || !id_ok(id) || sealed == NULL || sealed_len == 0 ||
+	    sealed_len > TK_STORE_SEALED_MAX)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "credential secret update")) != 0)
+		return (r);
+	return (s->ops->cred_set_secret(s, id, key_id, sealed, sealed_len));
+}
+
+int
+tk_store_cred_revoke_all(tk_store_t *s, const char *user, uint64_t *count)
+{
+	int r;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || count == NULL || !user_ok(user))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "credential revocation")) != 0)
+		return (r);
+	return (s->ops->cred_revoke_all(s, user, count));
+}
+
+int
+tk_store_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
+{
+	int r;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || count == NULL)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "credential expiry")) != 0)
+		return (r);
+	return (s->ops->cred_expire(s, now, count));
+}
+
+void
+tk_cred_clear(struct tk_cred *c)
+{
+	if (c == NULL)
+		return;
+	if (c->sealed != NULL) {
+		sodium_memzero(c->sealed, c->sealed_len);
+		free(c->sealed);
+	}
+	sodium_memzero(c, sizeof(*c));
+}
+
+void
+tk_cred_list_free(struct tk_cred **list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL || *list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		tk_cred_clear(&(*list)[i]);
+	free(*list);
+	*list = NULL;
+}
+
+int
+tk_store_totp_accept_step(tk_store_t *s, uint64_t id, uint64_t step,
+    int64_t now)
+{
+	int r;
+
+	if (s == NULL || !id_ok(id) || step > TK_STORE_ID_MAX)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "TOTP step update")) != 0)
+		return (r);
+	return (s->ops->totp_accept_step(s, id, step, now));
+}
+
+int
+tk_store_throttle_get(tk_store_t *s, const char *user, struct tk_throttle *t)
+{
+	if (t != NULL)
+		memset(t, 0, sizeof(*t));
+	if (s == NULL || t == NULL || !user_ok(user))
+		return (TK_ERR_INVAL);
+	return (s->ops->throttle_get(s, user, t));
+}
+
+int
+tk_store_throttle_put(tk_store_t *s, const struct tk_throttle *t)
+{
+	int r;
+
+	if (s == NULL || t == NULL || !user_ok(t->user))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "throttle update")) != 0)
+		return (r);
+	return (s->ops->throttle_put(s, t));
+}
+
+int
+tk_store_stats(tk_store_t *s, struct tk_store_stats *st)
+{
+	if (st != NULL)
+		memset(st, 0, sizeof(*st));
+	if (s == NULL || st == NULL)
+		return (TK_ERR_INVAL);
+	return (s->ops->stats(s, st));
+}
+
+int
+tk_store_ping(tk_store_t *s)
+{
+	if (s == NULL)
+		return (TK_ERR_INVAL);
+	return (s->ops->ping(s));
+}

@@ -1,0 +1,95 @@
+/*
+ * store_ops.h -- internal: what a store backend provides behind store.h.
+ *
+ * store_core.c holds the public tk_store_* calls: it checks every
+ * argument once for all backends, then calls the backend through struct
+ * tk_store_ops.  store_audit.c builds the audit chain (sequence numbers,
+ * MACs, verification) on top of three small backend operations, so every
+ * backend computes the very same chain.  Only store_*.c include this.
+ */
+#ifndef TK_STORE_OPS_H
+#define TK_STORE_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal.h"
+#include "store.h"
+
+#define TK_STORE_MAC_BYTES	32	/* audit chain MAC, bytes */
+#define TK_STORE_SEALED_MAX	4096	/* largest sealed blob, bytes */
+#define TK_STORE_HOST_MAX	255	/* audit host name, bytes */
+
+/*
+ * Called once per audit row, in sequence order; `mac' is what the row
+ * holds (any length: a tampered row may hold anything).  Returns 0 to go
+ * on, or an error that stops the walk and is returned by it.
+ */
+typedef int tk_store_audit_fn_t(void *arg, uint64_t seq,
+    const struct tk_audit_event *ev, const unsigned char *mac,
+    size_t mac_len);
+
+/*
+ * Backend operations.  Arguments have already been checked by
+ * store_core.c (texts non-NULL where required, within their limits, ids
+ * and steps within INT64_MAX).  Return values are those of store.h.
+ */
+struct tk_store_ops {
+	const char	*kind;
+	void	(*close)(tk_store_t *);
+	int	(*begin)(tk_store_t *);
+	int	(*commit)(tk_store_t *);
+	void	(*rollback)(tk_store_t *);
+	int	(*cred_insert)(tk_store_t *, struct tk_cred *);
+	int	(*cred_get)(tk_store_t *, const char *, uint64_t,
+		    struct tk_cred *);
+	int	(*cred_list)(tk_store_t *, const char *, int, bool,
+		    struct tk_cred **, size_t *);
+	int	(*cred_set_state)(tk_store_t *, const char *, uint64_t, int);
+	int	(*cred_set_secret)(tk_store_t *, uint64_t, uint32_t,
+		    const unsigned char *, size_t);
+	int	(*cred_revoke_all)(tk_store_t *, const char *, uint64_t *);
+	int	(*cred_expire)(tk_store_t *, int64_t, uint64_t *);
+	int	(*totp_accept_step)(tk_store_t *, uint64_t, uint64_t,
+		    int64_t);
+	int	(*throttle_get)(tk_store_t *, const char *,
+		    struct tk_throttle *);
+	int	(*throttle_put)(tk_store_t *, const struct tk_throttle *);
+	int	(*stats)(tk_store_t *, struct tk_store_stats *);
+	int	(*ping)(tk_store_t *);
+	/* true inside tk_store_begin() .. commit/rollback */
+	bool	(*in_transaction)(tk_store_t *);
+	/* the last audit row's seq and MAC; *seq = 0 when there is none */
+	int	(*audit_last)(tk_store_t *, uint64_t *seq,
+		    unsigned char mac[TK_STORE_MAC_BYTES]);
+	int	(*audit_insert)(tk_store_t *, uint64_t seq,
+		    const struct tk_audit_event *,
+		    const unsigned char mac[TK_STORE_MAC_BYTES]);
+	int	(*audit_walk)(tk_store_t *, tk_store_audit_fn_t *, void *);
+};
+
+/*
+ * The part every backend shares; a backend's own struct begins with it.
+ * audit_key is sodium_malloc'd, read-only after open, wiped on close.
+ */
+struct tk_store {
+	const struct tk_store_ops	*ops;
+	unsigned char			*audit_key;
+};
+
+/* store_core.c: sets up and tears down the shared part */
+int tk_store_base_init(tk_store_t *, const struct tk_store_ops *,
+    const unsigned char *audit_key, size_t audit_key_len);
+void tk_store_base_clear(tk_store_t *);
+/* 0 inside a transaction, else TK_ERR_INVAL with a log line naming `what' */
+int tk_store_need_transaction(tk_store_t *, const char *what);
+
+/*
+ * store_audit.c: the MAC of one row, chained to `prev' (the previous
+ * row's MAC, or TK_STORE_MAC_BYTES zero bytes for the first row).
+ */
+int tk_store_audit_mac(const unsigned char *key, uint64_t seq,
+    const struct tk_audit_event *, const unsigned char *prev,
+    unsigned char out[TK_STORE_MAC_BYTES]);
+
+#endif /* TK_STORE_OPS_H */

@@ -1,0 +1,1352 @@
+/*
+ * store_sqlite.c -- the embedded store: one SQLite database file in WAL
+ * mode, for one tokend process (other processes, such as a second tokend
+ * or tokenadm, may open it too: SQLite's locks and busy_timeout make them
+ * take turns).  The connection is used from one thread only.
+ *
+ * MUST invariants:
+ *  1. The database is opened only when its directory is a directory
+ *     owned by the effective uid or root and not writable by group or
+ *     others, and the file (if it exists) is a regular file, not a
+ *     symbolic link, owned by the effective uid, with no group or other
+ *     permission bits.  A new file is created with mode 0600.  Since no
+ *     one else can write the directory, nothing can swap the file
+ *     between the check and the open.
+ *  2. journal_mode=WAL and synchronous=FULL hold before any data is
+ *     read: a commit that returned is on disk, and a process killed
+ *     before its commit leaves nothing of its transaction.
+ *  3. Every write transaction is BEGIN IMMEDIATE, so the write lock is
+ *     taken before anything is read that a decision depends on.
+ *  4. A transaction in which any statement failed is never committed:
+ *     tk_store_commit() rolls it back and returns the first error.
+ *  5. The replay check is the single statement ST_TOTP_ACCEPT; its row
+ *     count alone decides between accepted and replayed.
+ *  6. Every value reaches SQL as a bound parameter; the only SQL built
+ *     at run time is `PRAGMA user_version = N' with an integer N.
+ *  7. A database with a schema newer than TK_SQLITE_SCHEMA is never
+ *     read or written (TK_ERR_VERSION); migrations only go forward, one
+ *     step at a time, inside one transaction.
+ *  8. Rows are read back with every text and number checked against the
+ *     limits of store.h; a row that does not fit is an error, not a
+ *     truncated value.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "err.h"
+#include "log.h"
+#include "store_ops.h"
+
+#define TK_SQLITE_BUSY_MS	5000	/* wait for another writer, ms */
+#define TK_SQLITE_FILE_MODE	0600	/* mode of a new database file */
+#define TK_SQLITE_LIST_FIRST	8	/* first allocation of a list */
+
+/*
+ * Forward migrations: step v takes the schema from user_version v to
+ * v + 1.  Append new steps; never edit a released one.
+ */
+static const char *const tk_sqlite_migrations[] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE credentials ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* ids never reused */
+	" user TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+	" label TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER NOT NULL DEFAULT 0,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" digits INTEGER NOT NULL CHECK (digits IN (6, 8)),"
+	" algorithm INTEGER NOT NULL CHECK (algorithm IN (1, 2, 3)),"
+	" period INTEGER NOT NULL CHECK (period > 0),"
+	" last_step INTEGER NOT NULL DEFAULT 0 CHECK (last_step >= 0),"
+	" key_id INTEGER NOT NULL DEFAULT 0,"
+	" sealed BLOB);"
+	"CREATE INDEX credentials_user ON credentials (user);"
+	"CREATE TABLE throttle ("
+	" user TEXT PRIMARY KEY NOT NULL,"
+	" failures INTEGER NOT NULL CHECK (failures >= 0),"
+	" last_failure INTEGER NOT NULL,"
+	" locked INTEGER NOT NULL CHECK (locked IN (0, 1)));"
+	"CREATE TABLE audit ("
+	" seq INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" host TEXT NOT NULL,"
+	" event TEXT NOT NULL,"
+	" user TEXT NOT NULL,"
+	" cred INTEGER NOT NULL,"
+	" service TEXT NOT NULL,"
+	" rhost TEXT NOT NULL,"
+	" tty TEXT NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" result TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" mac BLOB NOT NULL);"
+};
+
+/* the schema version this program writes */
+#define TK_SQLITE_SCHEMA \
+	((int)(sizeof(tk_sqlite_migrations) / sizeof(tk_sqlite_migrations[0])))
+
+#define CRED_COLUMNS \
+	"id, user, kind, state, label, created, last_used, expires, " \
+	"digits, algorithm, period, last_step, key_id, sealed"
+
+/* column numbers of CRED_COLUMNS */
+enum {
+	CC_ID, CC_USER, CC_KIND, CC_STATE, CC_LABEL, CC_CREATED,
+	CC_LAST_USED, CC_EXPIRES, CC_DIGITS, CC_ALGORITHM, CC_PERIOD,
+	CC_LAST_STEP, CC_KEY_ID, CC_SEALED
+};
+
+/* column numbers of ST_AUDIT_WALK, and parameter numbers - 1 of insert */
+enum {
+	AC_SEQ, AC_TIME, AC_HOST, AC_EVENT, AC_USER, AC_CRED, AC_SERVICE,
+	AC_RHOST, AC_TTY, AC_UID, AC_PID, AC_RESULT, AC_REASON, AC_MAC
+};
+
+enum tk_sqlite_st {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_USER_VERSION,
+	ST_CRED_INSERT,
+	ST_CRED_GET,
+	ST_CRED_LIST_ALL,
+	ST_CRED_LIST_USER,
+	ST_CRED_ACTIVE,
+	ST_CRED_STATE,
+	ST_CRED_SET_STATE,
+	ST_CRED_SET_SECRET,
+	ST_CRED_REVOKE_ALL,
+	ST_CRED_EXPIRE,
+	ST_CRED_EXISTS,
+	ST_TOTP_ACCEPT,
+	ST_THROTTLE_GET,
+	ST_THROTTLE_PUT,
+	ST_STATS,
+	ST_AUDIT_LAST,
+	ST_AUDIT_INSERT,
+	ST_AUDIT_WALK,
+	ST_END
+};
+
+static const char *const tk_sqlite_sql[ST_END] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_USER_VERSION] = "PRAGMA user_version",
+	[ST_CRED_INSERT] =
+	    "INSERT INTO credentials (user, kind, state, label, created, "
+	    "last_used, expires, digits, algorithm, period, last_step, "
+	    "key_id, sealed) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_CRED_GET] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE id = ?1 AND user = ?2",
+	[ST_CRED_LIST_ALL] =
+	    "SELECT " CRED_COLUMNS " FROM credentials ORDER BY user, id",
+	[ST_CRED_LIST_USER] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE user = ?1 ORDER BY id",
+	[ST_CRED_ACTIVE] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE user = ?1 AND kind = ?2 AND state = 2 ORDER BY id",
+	[ST_CRED_STATE] =
+	    "SELECT state FROM credentials WHERE id = ?1 AND user = ?2",
+	/* revoking (state 3) drops the secret; activating ends the expiry */
+	[ST_CRED_SET_STATE] =
+	    "UPDATE credentials SET state = ?1, "
+	    "expires = CASE WHEN ?1 = 1 THEN expires ELSE 0 END, "
+	    "key_id = CASE WHEN ?1 = 3 THEN 0 ELSE key_id END, "
+	    "sealed = CASE WHEN ?1 = 3 THEN NULL ELSE sealed END "
+	    "WHERE id = ?2 AND user = ?3",
+	[ST_CRED_SET_SECRET] =
+	    "UPDATE credentials SET key_id = ?1, sealed = ?2 "
+	    "WHERE id = ?3 AND state <> 3",
+	[ST_CRED_REVOKE_ALL] =
+	    "UPDATE credentials SET state = 3, expires = 0, key_id = 0, "
+	    "sealed = NULL WHERE user = ?1 AND state <> 3",
+	[ST_CRED_EXPIRE] =
+	    "DELETE FROM credentials WHERE state = 1 AND expires < ?1",
+	[ST_CRED_EXISTS] = "SELECT 1 FROM credentials WHERE id = ?1",
+	/* the replay check (invariant 5) */
+	[ST_TOTP_ACCEPT] =
+	    "UPDATE credentials SET last_step = ?1, last_used = ?2 "
+	    "WHERE id = ?3 AND last_step < ?1",
+	[ST_THROTTLE_GET] =
+	    "SELECT failures, last_failure, locked FROM throttle "
+	    "WHERE user = ?1",
+	[ST_THROTTLE_PUT] =
+	    "INSERT INTO throttle (user, failures, last_failure, locked) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user) DO UPDATE SET "
+	    "failures = excluded.failures, "
+	    "last_failure = excluded.last_failure, "
+	    "locked = excluded.locked",
+	[ST_STATS] =
+	    "SELECT (SELECT COUNT(DISTINCT user) FROM credentials "
+	    "WHERE state <> 3), "
+	    "(SELECT COUNT(*) FROM credentials WHERE state <> 3), "
+	    "(SELECT COUNT(*) FROM throttle WHERE locked <> 0)",
+	[ST_AUDIT_LAST] =
+	    "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
+	[ST_AUDIT_INSERT] =
+	    "INSERT INTO audit (seq, time, host, event, user, cred, service, "
+	    "rhost, tty, uid, pid, result, reason, mac) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[ST_AUDIT_WALK] =
+	    "SELECT seq, time, host, event, user, cred, service, rhost, tty, "
+	    "uid, pid, result, reason, mac FROM audit ORDER BY seq",
+};
+
+struct tk_store_sqlite {
+	struct tk_store	 base;		/* first: a tk_store_t * points here */
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_END];	/* prepared on first use */
+	bool		 in_tx;
+	int		 tx_err;	/* first error inside the transaction */
+};
+
+static const struct tk_store_ops tk_sqlite_ops;
+
+static struct tk_store_sqlite *
+sq(tk_store_t *s)
+{
+	return ((struct tk_store_sqlite *)s);
+}
+
+/*
+ * Logs a failed SQLite call and returns its TK_ERR_* code; inside a
+ * transaction, remembers it so the transaction cannot commit.
+ */
+static int
+sq_fail(struct tk_store_sqlite *q, int rc, const char *what)
+{
+	int r;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		r = TK_ERR_FULL;
+		break;
+	case SQLITE_NOMEM:
+		r = TK_ERR_NOMEM;
+		break;
+	default:
+		r = TK_ERR_STORE;
+		break;
+	}
+	tk_log(LOG_ERR, "store: %s: %s (%d)", what,
+	    q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc), rc);
+	if (q->in_tx && q->tx_err == 0)
+		q->tx_err = r;
+	return (r);
+}
+
+/* a row that does not fit store.h's limits (invariant 8) */
+static int
+sq_corrupt(struct tk_store_sqlite *q, const char *table, const char *what)
+{
+	tk_log(LOG_ERR, "store: malformed %s row: %s", table, what);
+	if (q->in_tx && q->tx_err == 0)
+		q->tx_err = TK_ERR_STORE;
+	return (TK_ERR_STORE);
+}
+
+/* the cached statement `id', reset and ready for binding */
+static int
+sq_stmt(struct tk_store_sqlite *q, enum tk_sqlite_st id, sqlite3_stmt **stp)
+{
+	int rc;
+
+	*stp = NULL;
+	if (q->st[id] == NULL) {
+		rc = sqlite3_prepare_v3(q->db, tk_sqlite_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL);
+		if (rc != SQLITE_OK)
+			return (sq_fail(q, rc, "prepare"));
+	}
+	*stp = q->st[id];
+	return (0);
+}
+
+/* releases a statement's bindings and cursor; NULL-safe */
+static void
+sq_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	/* the step's error was reported already; this one repeats it */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return (sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC));
+}
+
+/* runs a statement that returns no row */
+static int
+sq_exec(struct tk_store_sqlite *q, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		return (sq_fail(q, rc, what));
+	return (0);
+}
+
+/* ---------------------------------------------------------------- */
+/* opening: safe path checks (invariant 1), pragmas, migrations */
+
+/* the directory part of `path' into dir[dirlen] */
+static int
+dir_of(const char *path, char *dir, size_t dirlen)
+{
+	const char *slash;
+	size_t n;
+
+	if ((slash = strrchr(path, '/')) == NULL) {
+		n = 1;
+		path = ".";
+	} else if (slash == path)
+		n = 1;		/* "/name": the root directory */
+	else
+		n = (size_t)(slash - path);
+	if (n >= dirlen)
+		return (TK_ERR_INVAL);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return (0);
+}
+
+static int
+check_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	if (dir_of(path, dir, sizeof(dir)) != 0) {
+		tk_log(LOG_ERR, "store: database path too long");
+		return (TK_ERR_INVAL);
+	}
+	if (stat(dir, &sb) == -1) {
+		tk_log(LOG_ERR, "store: database directory %s: %s", dir,
+		    strerror(errno));
+		return (errno == EACCES ? TK_ERR_PERM : TK_ERR_STORE);
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		tk_log(LOG_ERR, "store: %s is not a directory", dir);
+		return (TK_ERR_PERM);
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		tk_log(LOG_ERR, "store: database directory %s is owned by "
+		    "uid %lu, not by uid %lu or root", dir,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
+		return (TK_ERR_PERM);
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		tk_log(LOG_ERR, "store: database directory %s is writable by "
+		    "group or others (mode %04o)", dir,
+		    (unsigned)(sb.st_mode & 07777));
+		return (TK_ERR_PERM);
+	}
+	return (0);
+}
+
+/* creates `path' with TK_SQLITE_FILE_MODE unless it exists */
+static int
+create_file(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    TK_SQLITE_FILE_MODE);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return (0);	/* created meanwhile; checked next */
+		tk_log(LOG_ERR, "store: cannot create database %s: %s", path,
+		    strerror(errno));
+		return (errno == EACCES ? TK_ERR_PERM : TK_ERR_STORE);
+	}
+	if (close(fd) == -1) {
+		tk_log(LOG_ERR, "store: cannot create database %s: %s", path,
+		    strerror(errno));
+		return (TK_ERR_STORE);
+	}
+	return (0);
+}
+
+static int
+check_file(const char *path)
+{
+	struct stat sb;
+	int r;
+
+	if (lstat(path, &sb) == -1) {
+		if (errno != ENOENT) {
+			tk_log(LOG_ERR, "store: database %s: %s", path,
+			    strerror(errno));
+			return (errno == EACCES ? TK_ERR_PERM : TK_ERR_STORE);
+		}
+		if ((r = create_file(path)) != 0)
+			return (r);
+		if (lstat(path, &sb) == -1) {
+			tk_log(LOG_ERR, "store: database %s: %s", path,
+			    strerror(errno));
+			return (TK_ERR_STORE);
+		}
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		tk_log(LOG_ERR, "store: database %s is a symbolic link", path);
+		return (TK_ERR_PERM);
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		tk_log(LOG_ERR, "store: database %s is not a regular file",
+		    path);
+		return (TK_ERR_PERM);
+	}
+	if (sb.st_uid != geteuid()) {
+		tk_log(LOG_ERR, "store: database %s is owned by uid %lu, not "
+		    "by uid %lu", path, (unsigned long)sb.st_uid,
+		    (unsigned long)geteuid());
+		return (TK_ERR_PERM);
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		tk_log(LOG_ERR, "store: database %s is accessible by group or "
+		    "others (mode %04o)", path,
+		    (unsigned)(sb.st_mode & 07777));
+		return (TK_ERR_PERM);
+	}
+	return (0);
+}
+
+/* runs constant SQL (no parameters, no rows wanted) */
+static int
+sq_exec_sql(struct tk_store_sqlite *q, const char *sql, const char *what)
+{
+	int rc;
+
+	if ((rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return (sq_fail(q, rc, what));
+	return (0);
+}
+
+static int
+set_pragmas(struct tk_store_sqlite *q, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int rc, r;
+
+	/* invariant 2; journal_mode answers with the mode it now has */
+	rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		r = sq_fail(q, rc, "journal_mode");
+		goto fail;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = sq_fail(q, rc, "journal_mode");
+		goto fail;
+	}
+	mode = sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		tk_log(LOG_ERR, "store: database %s cannot use WAL mode", path);
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	if ((r = sq_exec_sql(q, "PRAGMA synchronous = FULL; "
+	    "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON",
+	    "pragmas")) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sqlite3_finalize(st);
+	return (r);
+}
+
+/* the schema version stored in the database */
+static int
+user_version(struct tk_store_sqlite *q, int *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	*v = 0;
+	if ((r = sq_stmt(q, ST_USER_VERSION, &st)) != 0)
+		return (r);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = sq_fail(q, rc, "user_version");
+		goto fail;
+	}
+	*v = sqlite3_column_int(st, 0);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* invariant 7: from the stored version up to TK_SQLITE_SCHEMA */
+static int
+migrate(struct tk_store_sqlite *q, const char *path)
+{
+	char sql[64];
+	int n, r, v;
+
+	if ((r = sq_exec_sql(q, "BEGIN IMMEDIATE", "begin migration")) != 0)
+		return (r);
+	if ((r = user_version(q, &v)) != 0)
+		goto fail;
+	if (v > TK_SQLITE_SCHEMA) {
+		tk_log(LOG_ERR, "store: database %s has schema version %d, "
+		    "newer than this program's %d", path, v, TK_SQLITE_SCHEMA);
+		r = TK_ERR_VERSION;
+		goto fail;
+	}
+	if (v < 0) {
+		tk_log(LOG_ERR, "store: database %s has schema version %d",
+		    path, v);
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	if (v == TK_SQLITE_SCHEMA)
+		goto done;
+	for (; v < TK_SQLITE_SCHEMA; v++) {
+		if ((r = sq_exec_sql(q, tk_sqlite_migrations[v],
+		    "migration")) != 0)
+			goto fail;
+	}
+	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    TK_SQLITE_SCHEMA);
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	if ((r = sq_exec_sql(q, sql, "user_version")) != 0)
+		goto fail;
+	tk_log(LOG_INFO, "store: database %s now at schema version %d",
+	    path, TK_SQLITE_SCHEMA);
+ done:
+	if ((r = sq_exec_sql(q, "COMMIT", "commit migration")) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	if (r != 0 && !sqlite3_get_autocommit(q->db))
+		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return (r);
+}
+
+static void
+sq_close(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	size_t i;
+
+	if (q->db != NULL && !sqlite3_get_autocommit(q->db))
+		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < ST_END; i++)
+		sqlite3_finalize(q->st[i]);
+	if (q->db != NULL && sqlite3_close(q->db) != SQLITE_OK)
+		tk_log(LOG_ERR, "store: close: %s", sqlite3_errmsg(q->db));
+	tk_store_base_clear(s);
+	free(q);
+}
+
+int
+tk_store_open_sqlite(const char *path, const unsigned char *audit_key,
+    size_t audit_key_len, tk_store_t **sp)
+{
+	struct tk_store_sqlite *q = NULL;
+	int flags, rc, r;
+
+	if (sp != NULL)
+		*sp = NULL;
+	if (path == NULL || *path == '\0' || sp == NULL ||
+	    strnlen(path, PATH_MAX) >= PATH_MAX)
+		return (TK_ERR_INVAL);
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return (TK_ERR_NOMEM);
+	if ((r = tk_store_base_init(&q->base, &tk_sqlite_ops, audit_key,
+	    audit_key_len)) != 0)
+		goto fail;
+	if ((r = check_dir(path)) != 0 || (r = check_file(path)) != 0)
+		goto fail;
+	/* one thread per connection: no SQLite mutex (FULLMUTEX off) */
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
+	if ((rc = sqlite3_open_v2(path, &q->db, flags, NULL)) != SQLITE_OK) {
+		r = sq_fail(q, rc, "open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(q->db, 1);
+	/* no schema tricks, no SQL functions run from the schema */
+	if (sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	    NULL) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "db_config");
+		goto fail;
+	}
+	if ((rc = sqlite3_busy_timeout(q->db, TK_SQLITE_BUSY_MS)) !=
+	    SQLITE_OK) {
+		r = sq_fail(q, rc, "busy_timeout");
+		goto fail;
+	}
+	if ((r = set_pragmas(q, path)) != 0 || (r = migrate(q, path)) != 0)
+		goto fail;
+	*sp = &q->base;
+	q = NULL;
+
+	r = 0; /* success */
+ fail:
+	if (q != NULL)
+		sq_close(&q->base);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* transactions (invariants 3 and 4) */
+
+static bool
+sq_in_transaction(tk_store_t *s)
+{
+	return (sq(s)->in_tx);
+}
+
+static int
+sq_begin(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_BEGIN, &st)) != 0)
+		return (r);
+	if ((r = sq_exec(q, st, "begin")) == 0) {
+		q->in_tx = true;
+		q->tx_err = 0;
+	}
+	sq_done(st);
+	return (r);
+}
+
+static void
+sq_rollback(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+
+	q->in_tx = false;
+	q->tx_err = 0;
+	/* SQLite may have rolled back on its own after an error */
+	if (sqlite3_get_autocommit(q->db))
+		return;
+	if (sq_stmt(q, ST_ROLLBACK, &st) == 0)
+		(void)sq_exec(q, st, "rollback");
+	sq_done(st);
+	/* a failed ROLLBACK statement leaves the exec fallback */
+	if (!sqlite3_get_autocommit(q->db))
+		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sq_commit(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (q->tx_err != 0) {
+		r = q->tx_err;
+		tk_log(LOG_ERR, "store: transaction with a failed step "
+		    "rolled back");
+		goto fail;
+	}
+	if (sqlite3_get_autocommit(q->db)) {
+		tk_log(LOG_ERR, "store: transaction was rolled back by SQLite");
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	if ((r = sq_stmt(q, ST_COMMIT, &st)) != 0)
+		goto fail;
+	if ((r = sq_exec(q, st, "commit")) != 0)
+		goto fail;
+	sq_done(st);
+	st = NULL;
+	q->in_tx = false;
+	q->tx_err = 0;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	if (r != 0)
+		sq_rollback(s);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* credentials */
+
+/* copies column `col' (0..max bytes, no NUL) into out[max + 1] */
+static int
+column_text(sqlite3_stmt *st, int col, char *out, size_t max)
+{
+	const unsigned char *t;
+	int n;
+
+	out[0] = '\0';
+	t = sqlite3_column_text(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if (t == NULL || n < 0 || (size_t)n > max ||
+	    memchr(t, '\0', (size_t)n) != NULL)
+		return (-1);
+	memcpy(out, t, (size_t)n);
+	out[n] = '\0';
+	return (0);
+}
+
+/* fills *c from the current row of a CRED_COLUMNS query */
+static int
+cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
+{
+	const void *blob;
+	int64_t id, key_id, last_step, digits, period;
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	id = sqlite3_column_int64(st, CC_ID);
+	key_id = sqlite3_column_int64(st, CC_KEY_ID);
+	last_step = sqlite3_column_int64(st, CC_LAST_STEP);
+	digits = sqlite3_column_int64(st, CC_DIGITS);
+	period = sqlite3_column_int64(st, CC_PERIOD);
+	if (id <= 0 || key_id < 0 || key_id > UINT32_MAX || last_step < 0 ||
+	    (digits != 6 && digits != 8) || period <= 0 || period > UINT_MAX)
+		return (sq_corrupt(q, "credentials", "number out of range"));
+	if (column_text(st, CC_USER, c->user, TK_USER_MAX) != 0 ||
+	    c->user[0] == '\0' ||
+	    column_text(st, CC_LABEL, c->label, TK_LABEL_MAX) != 0)
+		return (sq_corrupt(q, "credentials", "bad user or label"));
+	c->id = (uint64_t)id;
+	c->kind = sqlite3_column_int(st, CC_KIND);
+	c->state = sqlite3_column_int(st, CC_STATE);
+	c->created = sqlite3_column_int64(st, CC_CREATED);
+	c->last_used = sqlite3_column_int64(st, CC_LAST_USED);
+	c->expires = sqlite3_column_int64(st, CC_EXPIRES);
+	c->digits = (unsigned)digits;
+	c->algorithm = sqlite3_column_int(st, CC_ALGORITHM);
+	c->period = (unsigned)period;
+	c->last_step = (uint64_t)last_step;
+	c->key_id = (uint32_t)key_id;
+	blob = sqlite3_column_blob(st, CC_SEALED);
+	n = sqlite3_column_bytes(st, CC_SEALED);
+	if (blob == NULL || n <= 0)
+		return (0);
+	if ((size_t)n > TK_STORE_SEALED_MAX) {
+		memset(c, 0, sizeof(*c));
+		return (sq_corrupt(q, "credentials", "sealed secret too long"));
+	}
+	if ((c->sealed = malloc((size_t)n)) == NULL) {
+		memset(c, 0, sizeof(*c));
+		return (TK_ERR_NOMEM);
+	}
+	memcpy(c->sealed, blob, (size_t)n);
+	c->sealed_len = (size_t)n;
+	return (0);
+}
+
+static int
+sq_cred_insert(tk_store_t *s, struct tk_cred *c)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CRED_INSERT, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, c->user) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, c->kind) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, c->state) != SQLITE_OK ||
+	    bind_text(st, 4, c->label) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, c->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 6, c->last_used) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, c->expires) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, c->digits) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 9, c->algorithm) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 10, c->period) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 11, (int64_t)c->last_step) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 12, c->key_id) != SQLITE_OK ||
+	    (c->sealed != NULL ? sqlite3_bind_blob(st, 13, c->sealed,
+	    (int)c->sealed_len, SQLITE_STATIC) :
+	    sqlite3_bind_null(st, 13)) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "credential insert")) != 0)
+		goto fail;
+	c->id = (uint64_t)sqlite3_last_insert_rowid(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_cred_get(tk_store_t *s, const char *user, uint64_t id, struct tk_cred *c)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_CRED_GET, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
+	    bind_text(st, 2, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TK_ERR_NOTFOUND;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "credential get");
+		goto fail;
+	}
+	if ((r = cred_from_row(q, st, c)) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
+    struct tk_cred **listp, size_t *np)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	struct tk_cred *list = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int rc, r;
+
+	if (active_only)
+		r = sq_stmt(q, ST_CRED_ACTIVE, &st);
+	else
+		r = sq_stmt(q, user != NULL ? ST_CRED_LIST_USER :
+		    ST_CRED_LIST_ALL, &st);
+	if (r != 0)
+		return (r);
+	if ((user != NULL && bind_text(st, 1, user) != SQLITE_OK) ||
+	    (active_only && sqlite3_bind_int(st, 2, kind) != SQLITE_OK)) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*list)) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			cap = cap == 0 ? TK_SQLITE_LIST_FIRST : cap * 2;
+			grown = reallocarray(list, cap, sizeof(*list));
+			if (grown == NULL) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			list = grown;
+		}
+		if ((r = cred_from_row(q, st, &list[n])) != 0)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "credential list");
+		goto fail;
+	}
+	*listp = list;
+	*np = n;
+	list = NULL;
+	n = 0;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	tk_cred_list_free(&list, n);
+	return (r);
+}
+
+/* state changes store.h allows */
+static bool
+transition_ok(int from, int to)
+{
+	return (from == to ||
+	    (from == TK_CRED_PENDING && to == TK_CRED_ACTIVE) ||
+	    (from != TK_CRED_REVOKED && to == TK_CRED_REVOKED));
+}
+
+static int
+sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int cur, rc, r;
+
+	/* under BEGIN IMMEDIATE nobody can change the row in between */
+	if ((r = sq_stmt(q, ST_CRED_STATE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
+	    bind_text(st, 2, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TK_ERR_NOTFOUND;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "credential state");
+		goto fail;
+	}
+	cur = sqlite3_column_int(st, 0);
+	sq_done(st);
+	st = NULL;
+	if (cur == state)
+		goto done;
+	if (!transition_ok(cur, state)) {
+		tk_log(LOG_ERR, "store: credential %llu: state %d cannot "
+		    "become %d", (unsigned long long)id, cur, state);
+		r = TK_ERR_INVAL;
+		goto fail;
+	}
+	if ((r = sq_stmt(q, ST_CRED_SET_STATE, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int(st, 1, state) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)id) != SQLITE_OK ||
+	    bind_text(st, 3, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "credential state change")) != 0)
+		goto fail;
+ done:
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_cred_set_secret(tk_store_t *s, uint64_t id, uint32_t key_id,
+    const unsigned char *sealed, size_t sealed_len)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CRED_SET_SECRET, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, key_id) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, sealed, (int)sealed_len,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "credential secret update")) != 0)
+		goto fail;
+	if (sqlite3_changes(q->db) != 1) {
+		r = TK_ERR_NOTFOUND;
+		goto fail;
+	}
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_cred_revoke_all(tk_store_t *s, const char *user, uint64_t *count)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CRED_REVOKE_ALL, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "credential revocation")) != 0)
+		goto fail;
+	*count = (uint64_t)sqlite3_changes(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CRED_EXPIRE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "credential expiry")) != 0)
+		goto fail;
+	*count = (uint64_t)sqlite3_changes(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* invariant 5 */
+static int
+sq_totp_accept_step(tk_store_t *s, uint64_t id, uint64_t step, int64_t now)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_TOTP_ACCEPT, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, (int64_t)step) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "TOTP step update")) != 0)
+		goto fail;
+	if (sqlite3_changes(q->db) == 1)
+		goto done;
+	/* nothing changed: replayed, or no such credential */
+	sq_done(st);
+	if ((r = sq_stmt(q, ST_CRED_EXISTS, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = TK_ERR_REPLAY;
+	else if (rc == SQLITE_DONE)
+		r = TK_ERR_NOTFOUND;
+	else
+		r = sq_fail(q, rc, "credential lookup");
+	goto fail;
+ done:
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* throttling, statistics, health */
+
+static int
+sq_throttle_get(tk_store_t *s, const char *user, struct tk_throttle *t)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int64_t failures;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_THROTTLE_GET, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	/* user_ok() in store_core.c bounds the length */
+	memcpy(t->user, user, strlen(user) + 1);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		goto done;
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "throttle get");
+		goto fail;
+	}
+	failures = sqlite3_column_int64(st, 0);
+	if (failures < 0 || failures > UINT32_MAX) {
+		r = sq_corrupt(q, "throttle", "failures out of range");
+		goto fail;
+	}
+	t->failures = (uint32_t)failures;
+	t->last_failure = sqlite3_column_int64(st, 1);
+	t->locked = sqlite3_column_int(st, 2) != 0;
+ done:
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_throttle_put(tk_store_t *s, const struct tk_throttle *t)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_THROTTLE_PUT, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, t->user) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, t->failures) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, t->last_failure) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, t->locked ? 1 : 0) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "throttle update")) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_stats(tk_store_t *s, struct tk_store_stats *out)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_STATS, &st)) != 0)
+		return (r);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = sq_fail(q, rc, "stats");
+		goto fail;
+	}
+	/* COUNT() is never negative */
+	out->users = (uint64_t)sqlite3_column_int64(st, 0);
+	out->creds = (uint64_t)sqlite3_column_int64(st, 1);
+	out->locked_users = (uint64_t)sqlite3_column_int64(st, 2);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* reads the database header: the file is there and still our schema */
+static int
+sq_ping(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	int r, v;
+
+	if ((r = user_version(q, &v)) != 0)
+		return (r);
+	if (v != TK_SQLITE_SCHEMA) {
+		tk_log(LOG_ERR, "store: schema version changed to %d", v);
+		return (TK_ERR_VERSION);
+	}
+	return (0);
+}
+
+/* ---------------------------------------------------------------- */
+/* audit rows (the chain itself is store_audit.c) */
+
+static int
+sq_audit_last(tk_store_t *s, uint64_t *seq,
+    unsigned char mac[TK_STORE_MAC_BYTES])
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	int64_t last;
+	int rc, r;
+
+	*seq = 0;
+	memset(mac, 0, TK_STORE_MAC_BYTES);
+	if ((r = sq_stmt(q, ST_AUDIT_LAST, &st)) != 0)
+		return (r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		goto done;
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "audit last row");
+		goto fail;
+	}
+	last = sqlite3_column_int64(st, 0);
+	blob = sqlite3_column_blob(st, 1);
+	if (last <= 0 || blob == NULL ||
+	    sqlite3_column_bytes(st, 1) != TK_STORE_MAC_BYTES) {
+		r = sq_corrupt(q, "audit", "last row has a bad seq or MAC");
+		goto fail;
+	}
+	*seq = (uint64_t)last;
+	memcpy(mac, blob, TK_STORE_MAC_BYTES);
+ done:
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_audit_insert(tk_store_t *s, uint64_t seq, const struct tk_audit_event *ev,
+    const unsigned char mac[TK_STORE_MAC_BYTES])
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_AUDIT_INSERT, &st)) != 0)
+		return (r);
+	/* texts are non-NULL here (store_audit.c, invariant 2 there) */
+	if (sqlite3_bind_int64(st, AC_SEQ + 1, (int64_t)seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, AC_TIME + 1, ev->time) != SQLITE_OK ||
+	    bind_text(st, AC_HOST + 1, ev->host) != SQLITE_OK ||
+	    bind_text(st, AC_EVENT + 1, ev->event) != SQLITE_OK ||
+	    bind_text(st, AC_USER + 1, ev->user) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, AC_CRED + 1,
+	    (int64_t)ev->cred) != SQLITE_OK ||
+	    bind_text(st, AC_SERVICE + 1, ev->service) != SQLITE_OK ||
+	    bind_text(st, AC_RHOST + 1, ev->rhost) != SQLITE_OK ||
+	    bind_text(st, AC_TTY + 1, ev->tty) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, AC_UID + 1, ev->uid) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, AC_PID + 1, ev->pid) != SQLITE_OK ||
+	    bind_text(st, AC_RESULT + 1, ev->result) != SQLITE_OK ||
+	    bind_text(st, AC_REASON + 1, ev->reason) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, AC_MAC + 1, mac, TK_STORE_MAC_BYTES,
+	    SQLITE_STATIC) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "audit insert")) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* a text column exactly as stored; false if it holds a NUL or no text */
+static bool
+walk_text(sqlite3_stmt *st, int col, const char **out)
+{
+	const unsigned char *t;
+	int n;
+
+	t = sqlite3_column_text(st, col);
+	n = sqlite3_column_bytes(st, col);
+	*out = t != NULL ? (const char *)t : "";
+	return (t != NULL && n >= 0 && strlen(*out) == (size_t)n);
+}
+
+static int
+sq_audit_walk(tk_store_t *s, tk_store_audit_fn_t *fn, void *arg)
+{
+	struct tk_store_sqlite *q = sq(s);
+	struct tk_audit_event ev;
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mac;
+	int64_t seq, cred;
+	size_t mac_len;
+	bool exact;
+	int mac_bytes, rc, r;
+
+	if ((r = sq_stmt(q, ST_AUDIT_WALK, &st)) != 0)
+		return (r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&ev, 0, sizeof(ev));
+		seq = sqlite3_column_int64(st, AC_SEQ);
+		cred = sqlite3_column_int64(st, AC_CRED);
+		ev.time = sqlite3_column_int64(st, AC_TIME);
+		ev.cred = (uint64_t)cred;
+		ev.uid = sqlite3_column_int64(st, AC_UID);
+		ev.pid = sqlite3_column_int64(st, AC_PID);
+		/* all eight texts are read, whatever the first ones hold */
+		exact = walk_text(st, AC_HOST, &ev.host);
+		exact = walk_text(st, AC_EVENT, &ev.event) && exact;
+		exact = walk_text(st, AC_USER, &ev.user) && exact;
+		exact = walk_text(st, AC_SERVICE, &ev.service) && exact;
+		exact = walk_text(st, AC_RHOST, &ev.rhost) && exact;
+		exact = walk_text(st, AC_TTY, &ev.tty) && exact;
+		exact = walk_text(st, AC_RESULT, &ev.result) && exact;
+		exact = walk_text(st, AC_REASON, &ev.reason) && exact;
+		mac = sqlite3_column_blob(st, AC_MAC);
+		mac_bytes = sqlite3_column_bytes(st, AC_MAC);
+		mac_len = mac != NULL && mac_bytes > 0 ? (size_t)mac_bytes : 0;
+		/* a row that cannot be read exactly cannot verify */
+		if (!exact || seq <= 0 || cred < 0)
+			mac_len = 0;
+		if ((r = fn(arg, seq > 0 ? (uint64_t)seq : 0, &ev, mac,
+		    mac_len)) != 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "audit walk");
+		goto fail;
+	}
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static const struct tk_store_ops tk_sqlite_ops = {
+	.kind = "sqlite",
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.cred_insert = sq_cred_insert,
+	.cred_get = sq_cred_get,
+	.cred_list = sq_cred_list,
+	.cred_set_state = sq_cred_set_state,
+	.cred_set_secret = sq_cred_set_secret,
+	.cred_revoke_all = sq_cred_revoke_all,
+	.cred_expire = sq_cred_expire,
+	.totp_accept_step = sq_totp_accept_step,
+	.throttle_get = sq_throttle_get,
+	.throttle_put = sq_throttle_put,
+	.stats = sq_stats,
+	.ping = sq_ping,
+	.in_transaction = sq_in_transaction,
+	.audit_last = sq_audit_last,
+	.audit_insert = sq_audit_insert,
+	.audit_walk = sq_audit_walk,
+};
