@@ -10,7 +10,9 @@
  * is far below the rate of logins a terminal or a site produces.
  * Every socket is non-blocking, so a slow or silent client only holds
  * its own connection: it is closed when it makes no progress for
- * idle_timeout seconds.
+ * idle_timeout seconds.  The one blocking call left is the NSS lookup
+ * of a new peer's name and groups (role.c): on a terminal that is
+ * /etc/passwd or sssd's cache.
  *
  * Per connection: a request is read incrementally (4-byte header, then
  * exactly the announced body, allocated only after the length was

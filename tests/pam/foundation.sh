@@ -121,6 +121,8 @@ auth required @MODDIR@/pam_permit.so"
 	ok $? "... within the timeout"
 	kill "$fpid" 2>/dev/null
 	wait "$fpid" 2>/dev/null
+	grep -q '^accepted' "$TK_DIR/out/fake-$mode"
+	ok $? "... after connecting to the fake daemon"
 }
 fake_daemon silent PAM_AUTHINFO_UNAVAIL \
     "daemon never answers (timeout=2): PAM_AUTHINFO_UNAVAIL"

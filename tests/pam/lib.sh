@@ -399,13 +399,18 @@ json_ok() {
 # tk_enroll USER [ARGS]: enroll a pending TOTP credential; sets CRED and
 # URI (fails when tokenadm did)
 tk_enroll() {
-	local user=$1
+	local user=$1 fields
 	shift
 	CRED=
 	URI=
 	tk_adm --json enroll totp "$user" "$@" || return 1
-	CRED=$(json_get "$ADM_OUT" .credential) || return 1
-	URI=$(json_get "$ADM_OUT" .otpauth_uri) || return 1
+	fields=$(python3 -c '
+import json, sys
+v = json.loads(sys.argv[1])
+print(v["credential"]); print(v["otpauth_uri"])' "$ADM_OUT" 2>/dev/null) ||
+	    return 1
+	CRED=${fields%%$'\n'*}
+	URI=${fields#*$'\n'}
 	return 0
 }
 
@@ -421,16 +426,21 @@ tk_enroll_active() {
 
 # ---------------------------------------------------------------- TOTP
 
-# uri_param URI NAME: a query parameter of an otpauth URI
+# uri_param URI NAME: a query parameter of an otpauth URI (decoded;
+# plain bash, because the tests call it often)
 uri_param() {
-	python3 - "$1" "$2" <<'EOF'
-import sys, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1])
-q = urllib.parse.parse_qs(u.query)
-if sys.argv[2] not in q:
-    sys.exit(1)
-print(q[sys.argv[2]][0])
-EOF
+	local query=${1#*\?} kv v
+	[ "$query" != "$1" ] || return 1
+	local IFS='&'
+	for kv in $query; do
+		if [ "${kv%%=*}" = "$2" ] && [ "$kv" != "${kv%%=*}" ]; then
+			v=${kv#*=}
+			v=${v//+/ }
+			printf '%b\n' "${v//%/\\x}"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # tk_now: the time the daemon sees, in seconds since the epoch

@@ -322,6 +322,7 @@ def do_serve(path, mode, secs):
             c, _ = srv.accept()
         except socket.timeout:
             break
+        print("accepted", flush=True)
         if mode == "close":
             c.close()
             continue

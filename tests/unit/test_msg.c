@@ -784,6 +784,34 @@ test_deep_nesting_long(void **state)
 	assert_null(m);
 }
 
+static void
+test_list_limit(void **state)
+{
+	static unsigned char buf[BUF_MAX];
+	unsigned char rec[32];
+	tk_msg_t *m = NULL;
+	size_t n, rn, i, count;
+
+	/* a smallest valid record: user "", cred 0, kind "", state "",
+	 * created 0, last_used 0 */
+	rn = unhex("a6 0a60 1400 1660 1760 181800 181900", rec, sizeof(rec));
+	for (count = TK_LIST_MAX; count <= TK_LIST_MAX + 1; count++) {
+		n = unhex("a4 0001 0106 0200 183c 99", buf, sizeof(buf));
+		buf[n++] = (unsigned char)(count >> 8);
+		buf[n++] = (unsigned char)count;
+		for (i = 0; i < count; i++) {
+			memcpy(buf + n, rec, rn);
+			n += rn;
+		}
+		assert_int_equal(tk_msg_decode(buf, n, TK_DIR_ANSWER, &m),
+		    count == TK_LIST_MAX ? 0 : TK_ERR_PROTO);
+		if (m != NULL)
+			assert_int_equal(tk_msg_count(m, TK_KEY_CREDS),
+			    TK_LIST_MAX);
+		tk_msg_free(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -811,6 +839,7 @@ main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_huge_counts),
+		cmocka_unit_test(test_list_limit),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_deep_nesting_long),
 	};
