@@ -97,12 +97,15 @@ static const struct tk_schema cred_record_schema = {
 	"CREDENTIAL", cred_record, NITEMS(cred_record)
 };
 
-/* CRED_LIST */
+/* CRED_LIST: one page of TK_LIST_PAGE records from OFFSET; MORE when
+ * records follow */
 static const struct tk_field cred_list_rq[] = {
 	{ TK_KEY_USER, TK_V_TEXT, OPT, TK_USER_MAX, NULL },
+	{ TK_KEY_OFFSET, TK_V_UINT, OPT, 0, NULL },
 };
 static const struct tk_field cred_list_an[] = {
-	{ TK_KEY_CREDS, TK_V_LIST, REQ, TK_LIST_MAX, &cred_record_schema },
+	{ TK_KEY_CREDS, TK_V_LIST, REQ, TK_LIST_PAGE, &cred_record_schema },
+	{ TK_KEY_MORE, TK_V_BOOL, OPT, 0, NULL },
 };
 
 /* CRED_REVOKE: exactly one of CRED and ALL is checked by tokend */

@@ -74,6 +74,8 @@ enum tk_key {
 	TK_KEY_LOCKED_USERS = 56, /* uint: users locked now */
 
 	TK_KEY_CREDS = 60,	/* array of credential records */
+	TK_KEY_OFFSET = 61,	/* uint: first record of a page (CRED_LIST) */
+	TK_KEY_MORE = 62,	/* bool: records follow this page */
 	TK_KEY_END		/* one past the last key */
 };
 
@@ -109,5 +111,11 @@ enum tk_status {
 #define TK_URI_MAX		1024
 #define TK_SHORT_TEXT_MAX	32	/* kind, state, algorithm, store kind */
 #define TK_LIST_MAX		1024	/* records in one list */
+/*
+ * Records in one CRED_LIST page: a full credential record with every
+ * text at its limit takes under 450 bytes, so a page always fits in a
+ * frame.
+ */
+#define TK_LIST_PAGE		100
 
 #endif /* TK_PROTO_H */

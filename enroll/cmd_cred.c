@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -90,15 +91,17 @@ record_json(struct tk_json *j, const tk_msg_t *rec)
 }
 
 static int
-list_json(const tk_msg_t *ans)
+list_json(tk_msg_t *const *pages, size_t npages)
 {
 	struct tk_json j;
-	size_t i, n = tk_msg_count(ans, TK_KEY_CREDS);
+	size_t i, p;
 
 	tk_json_init(&j, stdout);
 	tk_json_array_begin(&j);
-	for (i = 0; i < n; i++)
-		record_json(&j, tk_msg_record(ans, TK_KEY_CREDS, i));
+	for (p = 0; p < npages; p++)
+		for (i = 0; i < tk_msg_count(pages[p], TK_KEY_CREDS); i++)
+			record_json(&j,
+			    tk_msg_record(pages[p], TK_KEY_CREDS, i));
 	tk_json_array_end(&j);
 	return (tk_json_finish(&j) == 0 ? TK_EXIT_OK : TK_EXIT_FAIL);
 }
@@ -139,13 +142,15 @@ record_row(tk_table_t *t, const tk_msg_t *rec)
 }
 
 static int
-list_table(const tk_msg_t *ans)
+list_table(tk_msg_t *const *pages, size_t npages)
 {
 	const char *head[LIST_COLS];
 	tk_table_t *t = NULL;
-	size_t i, n = tk_msg_count(ans, TK_KEY_CREDS);
+	size_t i, p, n = 0;
 	int ex;
 
+	for (p = 0; p < npages; p++)
+		n += tk_msg_count(pages[p], TK_KEY_CREDS);
 	if (n == 0) {
 		printf("%s\n", _("No credentials."));
 		return (TK_EXIT_OK);
@@ -163,11 +168,13 @@ list_table(const tk_msg_t *ans)
 		ex = oom();
 		goto fail;
 	}
-	for (i = 0; i < n; i++)
-		if (record_row(t, tk_msg_record(ans, TK_KEY_CREDS, i)) != 0) {
-			ex = oom();
-			goto fail;
-		}
+	for (p = 0; p < npages; p++)
+		for (i = 0; i < tk_msg_count(pages[p], TK_KEY_CREDS); i++)
+			if (record_row(t,
+			    tk_msg_record(pages[p], TK_KEY_CREDS, i)) != 0) {
+				ex = oom();
+				goto fail;
+			}
 	tk_table_print(t, stdout);
 
 	ex = TK_EXIT_OK; /* success */
@@ -176,10 +183,74 @@ list_table(const tk_msg_t *ans)
 	return (ex);
 }
 
+/*
+ * Reads every page of CRED_LIST (TK_LIST_PAGE records each) into
+ * *pagesp.  Returns an exit code; on success the caller frees the pages.
+ */
+static int
+list_fetch(struct tk_adm *c, const char *user, tk_msg_t ***pagesp,
+    size_t *npagesp)
+{
+	tk_msg_t *req = NULL, *ans = NULL, **pages = NULL, **np;
+	size_t npages = 0, got;
+	uint64_t offset = 0;
+	bool more;
+	int ex;
+
+	*pagesp = NULL;
+	*npagesp = 0;
+	do {
+		if ((req = tk_msg_new(TK_DIR_REQUEST,
+		    TK_MSG_CRED_LIST)) == NULL ||
+		    (user != NULL &&
+		    tk_msg_set_text(req, TK_KEY_USER, user) != 0) ||
+		    tk_msg_set_uint(req, TK_KEY_OFFSET, offset) != 0) {
+			ex = oom();
+			goto fail;
+		}
+		if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
+			goto fail;
+		tk_msg_free(&req);
+		got = tk_msg_count(ans, TK_KEY_CREDS);
+		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
+			more = false;
+		if (more && got == 0) {
+			/* a daemon that promises more but sends none */
+			fprintf(stderr, "tokenadm: %s\n",
+			    _("incomplete answer"));
+			ex = TK_EXIT_FAIL;
+			goto fail;
+		}
+		if ((np = reallocarray(pages, npages + 1,
+		    sizeof(*pages))) == NULL) {
+			ex = oom();
+			goto fail;
+		}
+		pages = np;
+		pages[npages++] = ans;
+		ans = NULL;
+		offset += got;
+	} while (more);
+	*pagesp = pages;
+	*npagesp = npages;
+	pages = NULL;
+	npages = 0;
+
+	ex = TK_EXIT_OK; /* success */
+ fail:
+	while (npages > 0)
+		tk_msg_free(&pages[--npages]);
+	free(pages);
+	tk_msg_free(&req);
+	tk_msg_free(&ans);
+	return (ex);
+}
+
 int
 tk_cmd_list(struct tk_adm *c, int argc, char **argv)
 {
-	tk_msg_t *req = NULL, *ans = NULL;
+	tk_msg_t **pages = NULL;
+	size_t npages = 0;
 	const char *user = NULL;
 	bool help;
 	int ex;
@@ -194,18 +265,12 @@ tk_cmd_list(struct tk_adm *c, int argc, char **argv)
 		if (tk_adm_check_text(user, TK_USER_MAX) != 0)
 			return (tk_adm_usage("list", _("invalid user name")));
 	}
-
-	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_CRED_LIST)) == NULL ||
-	    (user != NULL && tk_msg_set_text(req, TK_KEY_USER, user) != 0)) {
-		ex = oom();
-		goto fail;
-	}
-	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
-		goto fail;
-	ex = c->json ? list_json(ans) : list_table(ans);
- fail:
-	tk_msg_free(&req);
-	tk_msg_free(&ans);
+	if ((ex = list_fetch(c, user, &pages, &npages)) != TK_EXIT_OK)
+		return (ex);
+	ex = c->json ? list_json(pages, npages) : list_table(pages, npages);
+	while (npages > 0)
+		tk_msg_free(&pages[--npages]);
+	free(pages);
 	return (ex);
 }
 

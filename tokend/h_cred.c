@@ -57,7 +57,8 @@ tk_handle_cred_list(struct tk_daemon *d, const struct tk_peer *peer,
 	struct tk_audit_event ev;
 	struct tk_throttle th;
 	struct tk_cred *list = NULL;
-	size_t n = 0, nshow, i;
+	size_t n = 0, first, end, i;
+	uint64_t offset;
 	tk_msg_t *m = NULL, *rec;
 	const char *user;
 	int64_t now = 0;
@@ -76,29 +77,18 @@ tk_handle_cred_list(struct tk_daemon *d, const struct tk_peer *peer,
 	in_tx = true;
 	if ((r = tk_store_cred_list(d->store, user, &list, &n)) != 0)
 		goto fail;
-	/*
-	 * msg.h cannot make an empty list field, and CREDS is required in
-	 * an ok answer: "nothing to list" is answered NOT_FOUND.
-	 */
-	if (n == 0) {
-		ev.result = "not_found";
-		ev.reason = "no credentials";
-		if ((r = tk_answer_new(TK_MSG_CRED_LIST, TK_ST_NOT_FOUND,
-		    ev.reason, &m)) != 0)
-			goto fail;
-		goto answer;
-	}
+	/* one page: at most TK_LIST_PAGE records from OFFSET (proto.h) */
+	if (tk_msg_get_uint(rq, TK_KEY_OFFSET, &offset) != 0)
+		offset = 0;
 	if ((r = tk_answer_new(TK_MSG_CRED_LIST, TK_ST_OK, NULL, &m)) != 0)
 		goto fail;
-	nshow = n;
-	if (nshow > TK_LIST_MAX) {
-		tk_log(LOG_WARNING, "credential list cut at %d of %zu records",
-		    TK_LIST_MAX, n);
-		nshow = TK_LIST_MAX;
-	}
-	for (i = 0; i < nshow; i++) {
+	first = offset < n ? (size_t)offset : n;
+	end = n - first > TK_LIST_PAGE ? first + TK_LIST_PAGE : n;
+	if (end < n && (r = tk_msg_set_bool(m, TK_KEY_MORE, true)) != 0)
+		goto fail;
+	for (i = first; i < end; i++) {
 		/* the list is ordered by user: one throttle read a user */
-		if (i == 0 || strcmp(list[i].user, list[i - 1].user) != 0) {
+		if (i == first || strcmp(list[i].user, list[i - 1].user) != 0) {
 			memset(&th, 0, sizeof(th));
 			if ((r = tk_store_throttle_get(d->store, list[i].user,
 			    &th)) != 0)
@@ -112,7 +102,6 @@ tk_handle_cred_list(struct tk_daemon *d, const struct tk_peer *peer,
 			goto fail;
 	}
 	ev.result = "ok";
-answer:
 	if ((r = tk_audit_append(d, &ev)) != 0)
 		goto fail;
 	in_tx = false;

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -32,6 +34,34 @@ copy_text(char *dst, size_t len, const tk_msg_t *m, enum tk_key key)
 }
 
 /* Fills the fields an ok answer of each type must carry. */
+static int
+fill_pages(struct faked *f, tk_msg_t *a, uint64_t offset)
+{
+	tk_msg_t *rec;
+	uint64_t i, end;
+	char user[32];
+	int r = 0;
+
+	if (f->list_more_empty)
+		return (tk_msg_set_bool(a, TK_KEY_MORE, true));
+	end = f->list_total - offset > TK_LIST_PAGE ?
+	    offset + TK_LIST_PAGE : f->list_total;
+	for (i = offset; i < end; i++) {
+		if ((rec = tk_msg_add_record(a, TK_KEY_CREDS)) == NULL)
+			return (-1);
+		snprintf(user, sizeof(user), "u%05" PRIu64, i);
+		r |= tk_msg_set_text(rec, TK_KEY_USER, user);
+		r |= tk_msg_set_uint(rec, TK_KEY_CRED, i + 1);
+		r |= tk_msg_set_text(rec, TK_KEY_KIND, "totp");
+		r |= tk_msg_set_text(rec, TK_KEY_STATE, "active");
+		r |= tk_msg_set_uint(rec, TK_KEY_CREATED, 1700000000);
+		r |= tk_msg_set_uint(rec, TK_KEY_LAST_USED, 0);
+	}
+	if (end < f->list_total)
+		r |= tk_msg_set_bool(a, TK_KEY_MORE, true);
+	return (r != 0 ? -1 : 0);
+}
+
 static int
 fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 {
@@ -68,6 +98,9 @@ fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 		r |= tk_msg_set_text(a, TK_KEY_STATE, "active");
 		break;
 	case TK_MSG_CRED_LIST:
+		if (f->list_total != 0 || f->list_more_empty)
+			return (fill_pages(f, a, f->offset < f->list_total ?
+			    f->offset : f->list_total));
 		for (i = 0; i < 2; i++) {
 			if ((rec = tk_msg_add_record(a, TK_KEY_CREDS)) == NULL)
 				return (-1);
@@ -118,6 +151,9 @@ serve(struct faked *f, int fd)
 		copy_text(f->code, sizeof(f->code), req, TK_KEY_CODE);
 	if (tk_msg_has(req, TK_KEY_USER))
 		copy_text(f->user, sizeof(f->user), req, TK_KEY_USER);
+	if (type == TK_MSG_CRED_LIST &&
+	    tk_msg_get_uint(req, TK_KEY_OFFSET, &f->offset) != 0)
+		f->offset = 0;
 	if (type == TK_MSG_TOTP_VERIFY) {
 		copy_text(f->service, sizeof(f->service), req,
 		    TK_KEY_SERVICE);
@@ -182,6 +218,9 @@ faked_reset(struct faked *f)
 	f->factors = TK_FACTOR_TOTP;
 	f->locked = false;
 	f->retry_after = 0;
+	f->list_total = 0;
+	f->list_more_empty = false;
+	f->offset = 0;
 	f->code[0] = f->service[0] = f->tty[0] = f->user[0] = '\0';
 	pthread_mutex_unlock(&f->lock);
 }

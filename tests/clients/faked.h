@@ -26,6 +26,11 @@ struct faked {
 	uint64_t	 factors;		/* USER_STATUS: TOTP */
 	bool		 locked;		/* USER_STATUS */
 	uint64_t	 retry_after;		/* TOTP_VERIFY when throttled */
+	uint64_t	 list_total;		/* CRED_LIST: 0 = two fixed
+						   records, else this many,
+						   paged from OFFSET */
+	bool		 list_more_empty;	/* CRED_LIST: an empty page
+						   that claims more */
 
 	/* what was received */
 	unsigned	 count[TK_MSG_TYPE_END];
@@ -33,6 +38,7 @@ struct faked {
 	char		 service[TK_SERVICE_MAX + 1];
 	char		 tty[TK_TTY_MAX + 1];
 	char		 user[TK_USER_MAX + 1];
+	uint64_t	 offset;		/* last CRED_LIST offset */
 };
 
 /* Starts the daemon in a new temporary directory; 0 or -1. */

@@ -28,7 +28,7 @@
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define ARGS_MAX	32
-#define OUT_MAX		16384
+#define OUT_MAX		65536
 
 static struct faked fd_;
 static char conffile[160];	/* talks to faked */
@@ -578,6 +578,33 @@ list_out(void **state)
 	assert_non_null(strstr(out, "phone \"work\""));
 }
 
+/* tokenadm list reads every page of a long list */
+static void
+list_pages(void **state)
+{
+	const size_t total = 2 * TK_LIST_PAGE + 3;
+	char name[32];
+	size_t i;
+
+	fd_.list_total = total;
+	assert_int_equal(adm("-c", conffile, "--json", "list", NULL),
+	    TK_EXIT_OK);
+	assert_int_equal(fd_.count[TK_MSG_CRED_LIST], 3);
+	for (i = 0; i < total; i++) {
+		snprintf(name, sizeof(name), "\"u%05zu\"", i);
+		assert_non_null(strstr(out, name));
+	}
+	assert_null(strstr(out, "\"u00203\""));
+	assert_int_equal(adm("-c", conffile, "list", NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, "u00000"));
+	assert_non_null(strstr(out, "u00202"));
+
+	/* a daemon that promises more but sends nothing: no endless loop */
+	fd_.list_total = 0;
+	fd_.list_more_empty = true;
+	assert_int_equal(adm("-c", conffile, "list", NULL), TK_EXIT_FAIL);
+}
+
 static void
 revoke_unlock_out(void **state)
 {
@@ -704,6 +731,7 @@ main(void)
 		cmocka_unit_test_setup(status_out, case_setup),
 		cmocka_unit_test_setup(refusals, case_setup),
 		cmocka_unit_test_setup(list_out, case_setup),
+		cmocka_unit_test_setup(list_pages, case_setup),
 		cmocka_unit_test_setup(revoke_unlock_out, case_setup),
 		cmocka_unit_test_setup(enroll_out, case_setup),
 		cmocka_unit_test(init_key),

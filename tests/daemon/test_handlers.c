@@ -942,7 +942,9 @@ test_status_and_list(void **state)
 
 	an = run(f, tk_handle_cred_list, &f->admin,
 	    rq_new(TK_MSG_CRED_LIST, NULL));
-	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(tk_msg_count(an, TK_KEY_CREDS), 0);
+	assert_false(tk_msg_has(an, TK_KEY_MORE));
 	tk_msg_free(&an);
 
 	enroll_active(f, "alice", 8, "sha256", &e);
@@ -970,10 +972,64 @@ test_status_and_list(void **state)
 
 	an = run(f, tk_handle_cred_list, &f->admin,
 	    rq_new(TK_MSG_CRED_LIST, "nobody-here"));
-	assert_int_equal(tk_msg_status(an), TK_ST_NOT_FOUND);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_int_equal(tk_msg_count(an, TK_KEY_CREDS), 0);
 	tk_msg_free(&an);
 	assert_int_equal(audit_count(f, "status", "ok"), 2);
 	assert_int_equal(audit_count(f, "cred_list", NULL), 3);
+}
+
+/* Lists one page from `offset'; returns the answer. */
+static tk_msg_t *
+list_page(struct fixture *f, uint64_t offset)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_CRED_LIST, NULL);
+
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_OFFSET, offset), 0);
+	return (run(f, tk_handle_cred_list, &f->admin, rq));
+}
+
+static void
+test_list_pages(void **state)
+{
+	struct fixture *f = *state;
+	const size_t total = 2 * TK_LIST_PAGE + 7;
+	char user[32];
+	uint64_t offset = 0, seen = 0, last_id = 0, id;
+	tk_msg_t *an;
+	size_t i, got;
+	bool more;
+
+	for (i = 0; i < total; i++) {
+		snprintf(user, sizeof(user), "user%04zu", i);
+		tk_msg_free(&(tk_msg_t *){ enroll_begin(f, user, 0, NULL) });
+	}
+	do {
+		an = list_page(f, offset);
+		assert_int_equal(tk_msg_status(an), TK_ST_OK);
+		got = tk_msg_count(an, TK_KEY_CREDS);
+		assert_true(got <= TK_LIST_PAGE);
+		more = false;
+		(void)tk_msg_get_bool(an, TK_KEY_MORE, &more);
+		/* every page but the last is full and says so */
+		assert_true(more == (offset + got < total));
+		for (i = 0; i < got; i++) {
+			id = an_uint(tk_msg_record(an, TK_KEY_CREDS, i),
+			    TK_KEY_CRED);
+			assert_true(id > last_id);	/* users enrolled in order */
+			last_id = id;
+		}
+		seen += got;
+		offset += got;
+		tk_msg_free(&an);
+	} while (more);
+	assert_int_equal(seen, total);
+
+	/* past the end: an empty page, no "more" */
+	an = list_page(f, total + 50);
+	assert_int_equal(tk_msg_count(an, TK_KEY_CREDS), 0);
+	assert_false(tk_msg_has(an, TK_KEY_MORE));
+	tk_msg_free(&an);
 }
 
 int
@@ -996,6 +1052,7 @@ main(void)
 		T(test_enroll_arguments),
 		T(test_two_credentials),
 		T(test_status_and_list),
+		T(test_list_pages),
 	};
 #undef T
 

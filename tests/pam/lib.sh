@@ -215,6 +215,9 @@ tk_setup() {
 	chmod 0755 "$TK_DIR/pam_tokend.so" "$TK_DIR/pamdriver"
 	TK_MODULE=$TK_DIR/pam_tokend.so
 	TK_DRIVER=$TK_DIR/pamdriver
+	# libpam falls back to "other" for a service without a file
+	printf 'auth required pam_deny.so\n' >"$TK_DIR/pam.d/other"
+	chmod 0644 "$TK_DIR/pam.d/other"
 }
 
 # tk_write_conf [EXTRA-LINES]: tokend.conf for this directory.  Extra
@@ -559,6 +562,20 @@ pam_run() {
 		diag "driver exit $rc" "$PAM_ERR"
 	fi
 	return 0
+}
+
+# pam_refused NAME: the last pam_run ended in a real PAM failure code
+# (not PAM_SUCCESS, not PAM_IGNORE, and not a driver that never ran)
+pam_refused() {
+	case $PAM_RESULT in
+	PAM_SUCCESS | PAM_IGNORE | PAM_UNKNOWN_CODE | DRIVER_FAILED*)
+		ok 1 "$1"
+		diag "  got: $PAM_RESULT" ;;
+	PAM_*) ok 0 "$1" ;;
+	*)
+		ok 1 "$1"
+		diag "  got: $PAM_RESULT" ;;
+	esac
 }
 
 # pam_is SERVICE USER EXPECTED NAME [DRIVER-ARGS]

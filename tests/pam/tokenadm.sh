@@ -166,4 +166,22 @@ is "$(json_get "$ADM_OUT" .credentials)" 2 "status JSON: credentials 2"
 is "$(json_get "$ADM_OUT" .store_ok)" true "status JSON: store_ok true"
 is "$(json_get "$ADM_OUT" .store)" sqlite "status JSON: store sqlite"
 
+# ---- on a terminal: URI, QR code, then a code typed in (phone.py plays
+# the administrator's terminal and the phone)
+wait_step_margin
+python3 "$TOP_SRCDIR/tests/pam/phone.py" "$TOKENADM" -c "$TK_CONF" \
+    enroll totp dave --label tty >"$TK_DIR/out/tty" 2>&1
+is $? 0 "enroll totp on a terminal exits 0 after a valid code"
+tty_out=$(cat "$TK_DIR/out/tty")
+like "$tty_out" 'otpauth://totp/[^ ]*secret=' "... it shows the otpauth URI"
+like "$tty_out" '(▀|▄|█)' "... and a QR code drawn with half blocks"
+tk_adm --json list dave
+is "$(python3 -c 'import json,sys; print(",".join(r["state"] for r in json.loads(sys.argv[1])))' \
+    "$ADM_OUT" 2>/dev/null)" active "... and the credential is active"
+
+tk_adm --json enroll totp erin --qr-png "$TK_DIR/qr.png"
+is "$ADM_RC" 0 "enroll --qr-png exits 0"
+is "$(head -c 8 "$TK_DIR/qr.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" \
+    89504e470d0a1a0a "... and writes a PNG file"
+
 done_testing

@@ -179,7 +179,7 @@ never() { # NAME DRIVER-ARGS
 	local name=$1
 	shift
 	pam_run nullok frank "$@"
-	isnt "$PAM_RESULT" PAM_SUCCESS "$name: the stack fails ($PAM_RESULT)"
+	pam_refused "$name: the stack fails ($PAM_RESULT)"
 	tk_adm unlock frank >/dev/null 2>&1
 }
 never "empty answer" -a ""

@@ -29,6 +29,7 @@
 #include "testdir.h"
 
 #define NOBODY_UID	65534	/* an owner that is not us, for root runs */
+#define WATCHDOG_SEC	300	/* the whole program, seconds */
 #define ERR_LEN		256
 #define NONCE_BYTES	24
 #define TAG_BYTES	16
@@ -529,6 +530,8 @@ main(void)
 
 	if (sodium_init() < 0)
 		return (1);
+	/* a hang (a FIFO opened without O_NONBLOCK, a lost lock) fails */
+	alarm(WATCHDOG_SEC);
 	tk_log_to_stderr("test_seal");
 	return (cmocka_run_group_tests_name("seal", tests, NULL, NULL));
 }

@@ -32,6 +32,7 @@
 #include "testdir.h"
 
 #define NOBODY_UID	65534	/* an owner that is not us, for root runs */
+#define WATCHDOG_SEC	300	/* the whole program, seconds */
 #define T0		1700000000	/* a fixed "now", UNIX time */
 #define CHAIN_ROWS	5	/* rows of the audit chain under test */
 #define RACERS		16	/* processes submitting the same step */
@@ -981,9 +982,9 @@ append(struct fx *f, const struct tk_audit_event *ev)
 	assert_int_equal(tk_store_commit(f->s), 0);
 }
 
-/* CHAIN_ROWS rows with distinct fields */
+/* CHAIN_ROWS rows with distinct fields, times from t0 on */
 static void
-make_chain(struct fx *f)
+make_chain_at(tk_store_t *s, int64_t t0)
 {
 	static const char *const users[CHAIN_ROWS] = {
 		"alice", "bob", "carol", "dave", "erin"
@@ -993,12 +994,20 @@ make_chain(struct fx *f)
 
 	for (i = 0; i < CHAIN_ROWS; i++) {
 		ev = golden_ev1;
-		ev.time = T0 + i;
+		ev.time = t0 + i;
 		ev.user = users[i];
 		ev.cred = (uint64_t)i + 1;
 		ev.result = i % 2 == 0 ? "ok" : "wrong";
-		append(f, &ev);
+		assert_int_equal(tk_store_begin(s), 0);
+		assert_int_equal(tk_store_audit_append(s, &ev), 0);
+		assert_int_equal(tk_store_commit(s), 0);
 	}
+}
+
+static void
+make_chain(struct fx *f)
+{
+	make_chain_at(f->s, T0);
 }
 
 static void
@@ -1155,6 +1164,31 @@ test_audit_renumbered(void **state)
 	    "UPDATE audit SET seq = seq - 1 WHERE seq > 2;", 2);
 }
 
+/*
+ * A valid row (right key, right seq, its own valid MAC) taken from
+ * another chain, e.g. another terminal's database under the same master
+ * key: only the link to the previous row can tell.
+ */
+static void
+test_audit_spliced_row(void **state)
+{
+	struct fx *f = *state;
+	char other[TK_TESTDIR_PATH_MAX], sql[2 * TK_TESTDIR_PATH_MAX];
+	tk_store_t *s2 = NULL;
+	int n;
+
+	tk_testdir_join(other, sizeof(other), f->dir, "other.db");
+	assert_int_equal(tk_store_open_sqlite(other, f->key, sizeof(f->key),
+	    &s2), 0);
+	make_chain_at(s2, T0 + 3600);
+	tk_store_close(&s2);
+	n = snprintf(sql, sizeof(sql), "ATTACH '%s' AS o;"
+	    "DELETE FROM audit WHERE seq = 3;"
+	    "INSERT INTO audit SELECT * FROM o.audit WHERE seq = 3;", other);
+	assert_true(n > 0 && (size_t)n < sizeof(sql));
+	tamper(f, sql, 3);
+}
+
 static void
 test_audit_wrong_key(void **state)
 {
@@ -1292,6 +1326,7 @@ main(void)
 		T(test_audit_deleted_first_row),
 		T(test_audit_swapped_rows),
 		T(test_audit_renumbered),
+		T(test_audit_spliced_row),
 		T(test_audit_wrong_key),
 		T(test_crash_before_commit),
 		T(test_crash_after_commit),
@@ -1299,6 +1334,8 @@ main(void)
 
 	if (sodium_init() < 0)
 		return (1);
+	/* a hang (a FIFO opened without O_NONBLOCK, a lost lock) fails */
+	alarm(WATCHDOG_SEC);
 	/* the store's refusals are expected here; keep TAP output clean */
 	tk_log_to_stderr("test_store");
 	return (cmocka_run_group_tests_name("store", tests, NULL, NULL));
