@@ -215,7 +215,7 @@ tk_store_cred_active(tk_store_t *s, const char *user, int kind,
 	if (n != NULL)
 		*n = 0;
 	if (s == NULL || list == NULL || n == NULL || !user_ok(user) ||
-	    kind != TK_CRED_TOTP)
+	    kind <= 0)
 		return (TK_ERR_INVAL);
 	return (s->ops->cred_list(s, user, kind, true, list, n));
 }

@@ -503,12 +503,34 @@ user_version(struct tk_store_sqlite *q, int *v)
 	return (r);
 }
 
+/* applies the steps from version v on; inside migrate()'s transaction */
+static int
+migrate_steps(struct tk_store_sqlite *q, int v, const char *path)
+{
+	char sql[64];
+	int n, r;
+
+	for (; v < TK_SQLITE_SCHEMA; v++) {
+		if ((r = sq_exec_sql(q, tk_sqlite_migrations[v],
+		    "migration")) != 0)
+			return (r);
+	}
+	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    TK_SQLITE_SCHEMA);
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return (TK_ERR_STORE);
+	if ((r = sq_exec_sql(q, sql, "user_version")) != 0)
+		return (r);
+	tk_log(LOG_INFO, "store: database %s now at schema version %d",
+	    path, TK_SQLITE_SCHEMA);
+	return (0);
+}
+
 /* invariant 7: from the stored version up to TK_SQLITE_SCHEMA */
 static int
 migrate(struct tk_store_sqlite *q, const char *path)
 {
-	char sql[64];
-	int n, r, v;
+	int r, v;
 
 	if ((r = sq_exec_sql(q, "BEGIN IMMEDIATE", "begin migration")) != 0)
 		return (r);
@@ -526,24 +548,8 @@ migrate(struct tk_store_sqlite *q, const char *path)
 		r = TK_ERR_STORE;
 		goto fail;
 	}
-	if (v == TK_SQLITE_SCHEMA)
-		goto done;
-	for (; v < TK_SQLITE_SCHEMA; v++) {
-		if ((r = sq_exec_sql(q, tk_sqlite_migrations[v],
-		    "migration")) != 0)
-			goto fail;
-	}
-	n = snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    TK_SQLITE_SCHEMA);
-	if (n < 0 || (size_t)n >= sizeof(sql)) {
-		r = TK_ERR_STORE;
+	if (v < TK_SQLITE_SCHEMA && (r = migrate_steps(q, v, path)) != 0)
 		goto fail;
-	}
-	if ((r = sq_exec_sql(q, sql, "user_version")) != 0)
-		goto fail;
-	tk_log(LOG_INFO, "store: database %s now at schema version %d",
-	    path, TK_SQLITE_SCHEMA);
- done:
 	if ((r = sq_exec_sql(q, "COMMIT", "commit migration")) != 0)
 		goto fail;
 
@@ -728,30 +734,36 @@ static int
 cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
 {
 	const void *blob;
-	int64_t id, key_id, last_step, digits, period;
+	int64_t id, key_id, last_step, digits, period, kind, state, alg;
 	int n;
 
 	memset(c, 0, sizeof(*c));
 	id = sqlite3_column_int64(st, CC_ID);
+	kind = sqlite3_column_int64(st, CC_KIND);
+	state = sqlite3_column_int64(st, CC_STATE);
+	alg = sqlite3_column_int64(st, CC_ALGORITHM);
 	key_id = sqlite3_column_int64(st, CC_KEY_ID);
 	last_step = sqlite3_column_int64(st, CC_LAST_STEP);
 	digits = sqlite3_column_int64(st, CC_DIGITS);
 	period = sqlite3_column_int64(st, CC_PERIOD);
 	if (id <= 0 || key_id < 0 || key_id > UINT32_MAX || last_step < 0 ||
-	    (digits != 6 && digits != 8) || period <= 0 || period > UINT_MAX)
+	    (digits != 6 && digits != 8) || period <= 0 || period > UINT_MAX ||
+	    kind <= 0 || kind > INT_MAX ||
+	    state < TK_CRED_PENDING || state > TK_CRED_REVOKED ||
+	    alg < TK_TOTP_SHA1 || alg > TK_TOTP_SHA512)
 		return (sq_corrupt(q, "credentials", "number out of range"));
 	if (column_text(st, CC_USER, c->user, TK_USER_MAX) != 0 ||
 	    c->user[0] == '\0' ||
 	    column_text(st, CC_LABEL, c->label, TK_LABEL_MAX) != 0)
 		return (sq_corrupt(q, "credentials", "bad user or label"));
 	c->id = (uint64_t)id;
-	c->kind = sqlite3_column_int(st, CC_KIND);
-	c->state = sqlite3_column_int(st, CC_STATE);
+	c->kind = (int)kind;
+	c->state = (int)state;
 	c->created = sqlite3_column_int64(st, CC_CREATED);
 	c->last_used = sqlite3_column_int64(st, CC_LAST_USED);
 	c->expires = sqlite3_column_int64(st, CC_EXPIRES);
 	c->digits = (unsigned)digits;
-	c->algorithm = sqlite3_column_int(st, CC_ALGORITHM);
+	c->algorithm = (int)alg;
 	c->period = (unsigned)period;
 	c->last_step = (uint64_t)last_step;
 	c->key_id = (uint32_t)key_id;
@@ -906,14 +918,15 @@ transition_ok(int from, int to)
 	    (from != TK_CRED_REVOKED && to == TK_CRED_REVOKED));
 }
 
+/* the state of credential `id' of `user' */
 static int
-sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
+cred_state_read(struct tk_store_sqlite *q, const char *user, uint64_t id,
+    int *cur)
 {
-	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
-	int cur, rc, r;
+	int rc, r;
 
-	/* under BEGIN IMMEDIATE nobody can change the row in between */
+	*cur = 0;
 	if ((r = sq_stmt(q, ST_CRED_STATE, &st)) != 0)
 		return (r);
 	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
@@ -930,19 +943,23 @@ sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
 		r = sq_fail(q, rc, "credential state");
 		goto fail;
 	}
-	cur = sqlite3_column_int(st, 0);
+	*cur = sqlite3_column_int(st, 0);
+
+	r = 0; /* success */
+ fail:
 	sq_done(st);
-	st = NULL;
-	if (cur == state)
-		goto done;
-	if (!transition_ok(cur, state)) {
-		tk_log(LOG_ERR, "store: credential %llu: state %d cannot "
-		    "become %d", (unsigned long long)id, cur, state);
-		r = TK_ERR_INVAL;
-		goto fail;
-	}
+	return (r);
+}
+
+static int
+cred_state_write(struct tk_store_sqlite *q, const char *user, uint64_t id,
+    int state)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
 	if ((r = sq_stmt(q, ST_CRED_SET_STATE, &st)) != 0)
-		goto fail;
+		return (r);
 	if (sqlite3_bind_int(st, 1, state) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, (int64_t)id) != SQLITE_OK ||
 	    bind_text(st, 3, user) != SQLITE_OK) {
@@ -951,11 +968,30 @@ sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
 	}
 	if ((r = sq_exec(q, st, "credential state change")) != 0)
 		goto fail;
- done:
+
 	r = 0; /* success */
  fail:
 	sq_done(st);
 	return (r);
+}
+
+static int
+sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
+{
+	struct tk_store_sqlite *q = sq(s);
+	int cur, r;
+
+	/* under BEGIN IMMEDIATE nobody can change the row in between */
+	if ((r = cred_state_read(q, user, id, &cur)) != 0)
+		return (r);
+	if (cur == state)
+		return (0);
+	if (!transition_ok(cur, state)) {
+		tk_log(LOG_ERR, "store: credential %llu: state %d cannot "
+		    "become %d", (unsigned long long)id, cur, state);
+		return (TK_ERR_INVAL);
+	}
+	return (cred_state_write(q, user, id, state));
 }
 
 static int
@@ -1034,13 +1070,34 @@ sq_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
 	return (r);
 }
 
+/* after a replay check that changed nothing: which of the two it was */
+static int
+replay_or_missing(struct tk_store_sqlite *q, uint64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_CRED_EXISTS, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK)
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = TK_ERR_REPLAY;
+	else if (rc == SQLITE_DONE)
+		r = TK_ERR_NOTFOUND;
+	else
+		r = sq_fail(q, rc, "credential lookup");
+	sq_done(st);
+	return (r);
+}
+
 /* invariant 5 */
 static int
 sq_totp_accept_step(tk_store_t *s, uint64_t id, uint64_t step, int64_t now)
 {
 	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
-	int rc, r;
+	int r;
 
 	if ((r = sq_stmt(q, ST_TOTP_ACCEPT, &st)) != 0)
 		return (r);
@@ -1052,25 +1109,12 @@ sq_totp_accept_step(tk_store_t *s, uint64_t id, uint64_t step, int64_t now)
 	}
 	if ((r = sq_exec(q, st, "TOTP step update")) != 0)
 		goto fail;
-	if (sqlite3_changes(q->db) == 1)
-		goto done;
 	/* nothing changed: replayed, or no such credential */
-	sq_done(st);
-	if ((r = sq_stmt(q, ST_CRED_EXISTS, &st)) != 0)
-		goto fail;
-	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK) {
-		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+	if (sqlite3_changes(q->db) != 1) {
+		r = replay_or_missing(q, id);
 		goto fail;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = TK_ERR_REPLAY;
-	else if (rc == SQLITE_DONE)
-		r = TK_ERR_NOTFOUND;
-	else
-		r = sq_fail(q, rc, "credential lookup");
-	goto fail;
- done:
+
 	r = 0; /* success */
  fail:
 	sq_done(st);
@@ -1097,21 +1141,21 @@ sq_throttle_get(tk_store_t *s, const char *user, struct tk_throttle *t)
 	/* user_ok() in store_core.c bounds the length */
 	memcpy(t->user, user, strlen(user) + 1);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		goto done;
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		r = sq_fail(q, rc, "throttle get");
 		goto fail;
 	}
-	failures = sqlite3_column_int64(st, 0);
-	if (failures < 0 || failures > UINT32_MAX) {
-		r = sq_corrupt(q, "throttle", "failures out of range");
-		goto fail;
+	if (rc == SQLITE_ROW) {		/* else: no row, no failures */
+		failures = sqlite3_column_int64(st, 0);
+		if (failures < 0 || failures > UINT32_MAX) {
+			r = sq_corrupt(q, "throttle", "failures out of range");
+			goto fail;
+		}
+		t->failures = (uint32_t)failures;
+		t->last_failure = sqlite3_column_int64(st, 1);
+		t->locked = sqlite3_column_int(st, 2) != 0;
 	}
-	t->failures = (uint32_t)failures;
-	t->last_failure = sqlite3_column_int64(st, 1);
-	t->locked = sqlite3_column_int(st, 2) != 0;
- done:
+
 	r = 0; /* success */
  fail:
 	sq_done(st);
@@ -1201,22 +1245,23 @@ sq_audit_last(tk_store_t *s, uint64_t *seq,
 	if ((r = sq_stmt(q, ST_AUDIT_LAST, &st)) != 0)
 		return (r);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		goto done;
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		r = sq_fail(q, rc, "audit last row");
 		goto fail;
 	}
-	last = sqlite3_column_int64(st, 0);
-	blob = sqlite3_column_blob(st, 1);
-	if (last <= 0 || blob == NULL ||
-	    sqlite3_column_bytes(st, 1) != TK_STORE_MAC_BYTES) {
-		r = sq_corrupt(q, "audit", "last row has a bad seq or MAC");
-		goto fail;
+	if (rc == SQLITE_ROW) {		/* else: an empty chain */
+		last = sqlite3_column_int64(st, 0);
+		blob = sqlite3_column_blob(st, 1);
+		if (last <= 0 || blob == NULL ||
+		    sqlite3_column_bytes(st, 1) != TK_STORE_MAC_BYTES) {
+			r = sq_corrupt(q, "audit",
+			    "last row has a bad seq or MAC");
+			goto fail;
+		}
+		*seq = (uint64_t)last;
+		memcpy(mac, blob, TK_STORE_MAC_BYTES);
 	}
-	*seq = (uint64_t)last;
-	memcpy(mac, blob, TK_STORE_MAC_BYTES);
- done:
+
 	r = 0; /* success */
  fail:
 	sq_done(st);

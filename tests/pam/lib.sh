@@ -246,15 +246,14 @@ tk_init() {
 	    >"$TK_DIR/init.out" 2>&1
 }
 
-# tk_env_tokend: the environment tokend runs with (faketime, nss_wrapper)
+# tk_tokend_env: the environment tokend runs with (faketime, nss_wrapper)
 tk_tokend_env() {
 	TK_TOKEND_ENV=()
 	local pre=
 	if [ -n "${TK_FAKETIME_ON:-}" ]; then
 		pre=$FAKETIME_LIB
 		TK_TOKEND_ENV+=(FAKETIME_TIMESTAMP_FILE="$TK_FAKETIME_FILE"
-		    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
-		    FAKETIME_DONT_RESET=1)
+		    FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
 	fi
 	if [ "$TK_NSS" = 1 ]; then
 		pre=${pre:+$pre:}$NSS_WRAPPER_LIB

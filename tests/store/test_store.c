@@ -183,6 +183,7 @@ static void
 test_open_creates_schema(void **state)
 {
 	struct fx *f = *state;
+	char wal[TK_TESTDIR_PATH_MAX];
 	struct stat sb;
 	char mode[16];
 
@@ -200,6 +201,11 @@ test_open_creates_schema(void **state)
 	    "'audit')"), 3);
 	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND name = 'credentials_user'"), 1);
+	/* the WAL that now holds the writes is as private as the file */
+	insert(f, "alice", TK_CRED_ACTIVE, "s");
+	tk_testdir_join(wal, sizeof(wal), f->dir, "tokend.db-wal");
+	assert_int_equal(lstat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 077, 0);
 }
 
 static void
@@ -583,7 +589,7 @@ test_cred_invalid_arguments(void **state)
 	    TK_ERR_INVAL);
 	assert_int_equal(tk_store_cred_list(f->s, longuser, &list, &n),
 	    TK_ERR_INVAL);
-	assert_int_equal(tk_store_cred_active(f->s, "alice", 99, &list, &n),
+	assert_int_equal(tk_store_cred_active(f->s, "alice", 0, &list, &n),
 	    TK_ERR_INVAL);
 	assert_int_equal(tk_store_totp_accept_step(f->s, 1, UINT64_MAX, T0),
 	    TK_ERR_INVAL);
@@ -1203,6 +1209,108 @@ test_audit_wrong_key(void **state)
 }
 
 /* ---------------------------------------------------------------- */
+/* a full disk */
+
+/*
+ * A full disk, simulated under SQLite: a VFS that is the default "unix"
+ * one except that its files' xWrite answers SQLITE_FULL while
+ * `disk_full' is set.
+ */
+#define FULL_IO_MAX	4	/* distinct method tables of the unix VFS */
+
+static bool			 disk_full;
+static sqlite3_vfs		*real_vfs;
+static sqlite3_vfs		 full_vfs;
+/* full_io[i] is real_io[i] with xWrite replaced */
+static const sqlite3_io_methods	*real_io[FULL_IO_MAX];
+static sqlite3_io_methods	 full_io[FULL_IO_MAX];
+static size_t			 n_io;
+
+static int
+full_write(sqlite3_file *fp, const void *buf, int n, sqlite3_int64 off)
+{
+	size_t i = (size_t)(fp->pMethods - full_io);
+
+	if (disk_full)
+		return (SQLITE_FULL);
+	return (real_io[i]->xWrite(fp, buf, n, off));
+}
+
+static int
+full_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *fp, int flags,
+    int *out_flags)
+{
+	size_t i;
+	int rc;
+
+	rc = real_vfs->xOpen(real_vfs, name, fp, flags, out_flags);
+	if (rc != SQLITE_OK || fp->pMethods == NULL)
+		return (rc);
+	for (i = 0; i < n_io && real_io[i] != fp->pMethods; i++)
+		;
+	if (i == n_io) {
+		if (n_io == FULL_IO_MAX) {
+			fp->pMethods->xClose(fp);
+			fp->pMethods = NULL;
+			return (SQLITE_CANTOPEN);
+		}
+		real_io[i] = fp->pMethods;
+		full_io[i] = *fp->pMethods;
+		full_io[i].xWrite = full_write;
+		n_io++;
+	}
+	fp->pMethods = &full_io[i];
+	return (rc);
+}
+
+/* also after a failure: the next tests must get the plain VFS back */
+static int
+teardown_full(void **state)
+{
+	struct fx *f = *state;
+
+	disk_full = false;
+	tk_store_close(&f->s);
+	(void)sqlite3_vfs_unregister(&full_vfs);
+	return (teardown(state));
+}
+
+static void
+test_commit_disk_full(void **state)
+{
+	struct fx *f = *state;
+	struct tk_cred c;
+	char buf[32];
+
+	assert_non_null(real_vfs = sqlite3_vfs_find(NULL));
+	full_vfs = *real_vfs;
+	full_vfs.zName = "tokend-test-full";
+	full_vfs.xOpen = full_open;
+	assert_int_equal(sqlite3_vfs_register(&full_vfs, 1), SQLITE_OK);
+
+	open_ok(f);
+	insert(f, "alice", TK_CRED_ACTIVE, "s");
+	assert_int_equal(tk_store_begin(f->s), 0);
+	c = cred("bob", TK_CRED_ACTIVE, "t");
+	assert_int_equal(tk_store_cred_insert(f->s, &c), 0);
+	assert_int_equal(tk_store_audit_append(f->s, &golden_ev1), 0);
+	disk_full = true;
+	assert_int_equal(tk_store_commit(f->s), TK_ERR_FULL);
+	disk_full = false;
+	/* nothing of the failed transaction; the store works on */
+	assert_int_equal(tk_store_cred_get(f->s, "bob", c.id, &c),
+	    TK_ERR_NOTFOUND);
+	verify_ok(f, 0);
+	insert(f, "carol", TK_CRED_ACTIVE, "u");
+	tk_store_close(&f->s);
+	assert_int_equal(sqlite3_vfs_unregister(&full_vfs), SQLITE_OK);
+	db_text(f->db, "PRAGMA integrity_check", buf, sizeof(buf));
+	assert_string_equal(buf, "ok");
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM credentials"),
+	    2);
+}
+
+/* ---------------------------------------------------------------- */
 /* crashes: a writer killed with SIGKILL */
 
 /*
@@ -1328,6 +1436,8 @@ main(void)
 		T(test_audit_renumbered),
 		T(test_audit_spliced_row),
 		T(test_audit_wrong_key),
+		cmocka_unit_test_setup_teardown(test_commit_disk_full, setup,
+		    teardown_full),
 		T(test_crash_before_commit),
 		T(test_crash_after_commit),
 	};

@@ -232,10 +232,11 @@ test_list_max(void **state)
 
 	m = tk_msg_new_answer(TK_MSG_CRED_LIST, TK_ST_OK);
 	assert_non_null(m);
-	for (i = 0; i < TK_LIST_MAX; i++)
+	/* the schema's page size bounds CRED_LIST, below TK_LIST_MAX */
+	for (i = 0; i < TK_LIST_PAGE; i++)
 		assert_non_null(tk_msg_add_record(m, TK_KEY_CREDS));
 	assert_null(tk_msg_add_record(m, TK_KEY_CREDS));
-	assert_int_equal(tk_msg_count(m, TK_KEY_CREDS), TK_LIST_MAX);
+	assert_int_equal(tk_msg_count(m, TK_KEY_CREDS), TK_LIST_PAGE);
 	/* not a list field; records have no lists */
 	assert_null(tk_msg_add_record(m, TK_KEY_USER));
 	rec = (tk_msg_t *)(uintptr_t)tk_msg_record(m, TK_KEY_CREDS, 0);
@@ -431,22 +432,48 @@ test_encode_errors(void **state)
 	assert_int_equal(tk_msg_encode(m, &buf, &len), TK_ERR_PROTO);
 	tk_msg_free(&m);
 
-	/* over TK_FRAME_MAX */
+	/*
+	 * The largest answer the schema allows -- a full CRED_LIST page,
+	 * every record with every field at its limit -- fits in a frame
+	 * (proto.h, TK_LIST_PAGE), so no valid answer is ever TOOBIG.
+	 */
 	m = tk_msg_new_answer(TK_MSG_CRED_LIST, TK_ST_OK);
-	t = gen_text(0, TK_USER_MAX);
-	for (i = 0; i < TK_LIST_MAX; i++) {
-		rec = tk_msg_add_record(m, TK_KEY_CREDS);
-		assert_int_equal(tk_msg_set_text(rec, TK_KEY_USER, t), 0);
-		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_CRED, i), 0);
-		assert_int_equal(tk_msg_set_text(rec, TK_KEY_KIND, "totp"), 0);
-		assert_int_equal(tk_msg_set_text(rec, TK_KEY_STATE, "active"),
-		    0);
-		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_CREATED, 1), 0);
-		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_LAST_USED, 0), 0);
-	}
+	assert_int_equal(tk_msg_set_text(m, TK_KEY_REASON,
+	    (t = gen_text(0, TK_REASON_MAX))), 0);
 	free(t);
-	assert_int_equal(tk_msg_encode(m, &buf, &len), TK_ERR_TOOBIG);
-	assert_null(buf);
+	assert_int_equal(tk_msg_set_bool(m, TK_KEY_MORE, true), 0);
+	for (i = 0; i < TK_LIST_PAGE; i++) {
+		rec = tk_msg_add_record(m, TK_KEY_CREDS);
+		assert_non_null(rec);
+		t = gen_text(i, TK_USER_MAX);
+		assert_int_equal(tk_msg_set_text(rec, TK_KEY_USER, t), 0);
+		free(t);
+		t = gen_text(i, TK_LABEL_MAX);
+		assert_int_equal(tk_msg_set_text(rec, TK_KEY_LABEL, t), 0);
+		free(t);
+		t = gen_text(i, TK_SHORT_TEXT_MAX);
+		assert_int_equal(tk_msg_set_text(rec, TK_KEY_KIND, t), 0);
+		assert_int_equal(tk_msg_set_text(rec, TK_KEY_STATE, t), 0);
+		assert_int_equal(tk_msg_set_text(rec, TK_KEY_ALGORITHM, t), 0);
+		free(t);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_CRED, UINT64_MAX),
+		    0);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_CREATED,
+		    UINT64_MAX), 0);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_LAST_USED,
+		    UINT64_MAX), 0);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_DIGITS,
+		    UINT64_MAX), 0);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_PERIOD,
+		    UINT64_MAX), 0);
+		assert_int_equal(tk_msg_set_uint(rec, TK_KEY_FAILURES,
+		    UINT64_MAX), 0);
+		assert_int_equal(tk_msg_set_bool(rec, TK_KEY_LOCKED, true), 0);
+	}
+	assert_int_equal(tk_msg_encode(m, &buf, &len), 0);
+	assert_true(len <= TK_FRAME_MAX);
+	free(buf);
+	buf = NULL;
 	tk_msg_free(&m);
 
 	assert_int_equal(tk_msg_encode(NULL, &buf, &len), TK_ERR_INVAL);
@@ -795,19 +822,18 @@ test_list_limit(void **state)
 	/* a smallest valid record: user "", cred 0, kind "", state "",
 	 * created 0, last_used 0 */
 	rn = unhex("a6 0a60 1400 1660 1760 181800 181900", rec, sizeof(rec));
-	for (count = TK_LIST_MAX; count <= TK_LIST_MAX + 1; count++) {
-		n = unhex("a4 0001 0106 0200 183c 99", buf, sizeof(buf));
-		buf[n++] = (unsigned char)(count >> 8);
+	for (count = TK_LIST_PAGE; count <= TK_LIST_PAGE + 1; count++) {
+		n = unhex("a4 0001 0106 0200 183c 98", buf, sizeof(buf));
 		buf[n++] = (unsigned char)count;
 		for (i = 0; i < count; i++) {
 			memcpy(buf + n, rec, rn);
 			n += rn;
 		}
 		assert_int_equal(tk_msg_decode(buf, n, TK_DIR_ANSWER, &m),
-		    count == TK_LIST_MAX ? 0 : TK_ERR_PROTO);
+		    count == TK_LIST_PAGE ? 0 : TK_ERR_PROTO);
 		if (m != NULL)
 			assert_int_equal(tk_msg_count(m, TK_KEY_CREDS),
-			    TK_LIST_MAX);
+			    TK_LIST_PAGE);
 		tk_msg_free(&m);
 	}
 }
