@@ -10,7 +10,7 @@
 need_root
 need_wrappers
 need_faketime
-need_cmd python3 oathtool timeout
+need_cmd python3 oathtool flock
 need_built
 tk_setup
 tk_write_conf "max_failures = 100"
@@ -28,11 +28,14 @@ par_run() {
 	local -a pids=()
 	rm -f "$TK_DIR"/out/par.*
 	for i in $(seq 1 "$n"); do
-		LD_PRELOAD=$PAM_WRAPPER_LIB PAM_WRAPPER=1 \
-		    PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d" \
-		    timeout 60 "$TK_DRIVER" -s tokend -u "${PAR_USER[$i]}" \
-		    -a "${PAR_CODE[$i]}" -P "$threads" \
-		    >"$TK_DIR/out/par.$i.out" \
+		(
+			flock 9 || exit 99
+			LD_PRELOAD=$PAM_WRAPPER_LIB PAM_WRAPPER=1 \
+			    PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d" \
+			    exec "$TK_DRIVER" -L 9 -T 60 -s tokend \
+			    -u "${PAR_USER[$i]}" -a "${PAR_CODE[$i]}" \
+			    -P "$threads"
+		) 9>"$PWRAP_LOCK" >"$TK_DIR/out/par.$i.out" \
 		    2>"$TK_DIR/out/par.$i.err" </dev/null &
 		pids+=($!)
 	done

@@ -138,6 +138,7 @@ find_lib() {
 
 # need_wrappers: pam_wrapper is required to load the module at all
 need_wrappers() {
+	need_cmd flock
 	PAM_WRAPPER_LIB=$(find_lib libpam_wrapper.so) ||
 	    skip_all "pam_wrapper (libpam-wrapper) is not installed"
 	NSS_WRAPPER_LIB=$(find_lib libnss_wrapper.so) || NSS_WRAPPER_LIB=
@@ -529,6 +530,13 @@ auth required @MODDIR@/pam_permit.so"
 auth required @MODDIR@/pam_permit.so"
 }
 
+# pam_wrapper's start-up code picks a free directory /tmp/pam.X and
+# fills it, with no lock: two wrapped programs starting at the same
+# instant may share one directory and so read each other's service
+# files.  Every driver therefore starts holding this lock (descriptor 9)
+# and closes it (-L 9) once in main(), after pam_wrapper is set up.
+PWRAP_LOCK=/tmp/tokend-tests.pam_wrapper.lock
+
 # pam_run SERVICE USER [DRIVER-ARGS]: run the driver under pam_wrapper
 # (preloaded into the driver only).  Sets PAM_RESULT (the name, e.g.
 # PAM_SUCCESS), PAM_OUT and PAM_ERR (the driver's stderr: prompts and
@@ -549,9 +557,12 @@ pam_run() {
 		as=(setpriv --reuid="${PAM_AS%%:*}" --regid="${PAM_AS##*:}"
 		    --clear-groups)
 	fi
-	"${as[@]}" env LD_PRELOAD="$pre" "${envs[@]}" \
-	    timeout 30 "$TK_DRIVER" -s "$service" -u "$user" "$@" \
-	    >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" </dev/null
+	(
+		flock 9 || exit 99
+		exec "${as[@]}" env LD_PRELOAD="$pre" "${envs[@]}" \
+		    "$TK_DRIVER" -L 9 -T 30 -s "$service" -u "$user" "$@"
+	) 9>"$PWRAP_LOCK" >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" \
+	    </dev/null
 	rc=$?
 	PAM_OUT=$(cat "$TK_DIR/out/pam.out")
 	PAM_ERR=$(cat "$TK_DIR/out/pam.err")

@@ -18,6 +18,14 @@
  * conversation fail.  -N, -0, -Z and -C replace the conversation with
  * a broken one.
  *
+ * -L FD closes descriptor FD as soon as main() reads it.  The tests hold a
+ * lock on it while the program starts, so that the start-up code of
+ * pam_wrapper (which picks and fills a directory /tmp/pam.X, without
+ * any lock of its own) never runs in two drivers at the same time.
+ *
+ * -T SECONDS ends the program with SIGALRM after that long (default
+ * 60), so that a hanging module cannot hang the tests.
+ *
  * -P N runs N transactions at once in N threads of this one process
  * (each with its own handle and its own copy of the answers) and prints
  * one result line per thread.  The concurrency tests use it because
@@ -202,12 +210,15 @@ usage(void)
 	fprintf(stderr,
 	    "usage: pamdriver -s SERVICE -u USER [-r RHOST] [-t TTY]\n"
 	    "                 [-a ANSWER ...] [-N | -0 | -Z | -C] [-P N]\n"
+	    "                 [-L FD] [-T SECONDS]\n"
 	    "  -a ANSWER  answer the next prompt with ANSWER (repeatable)\n"
 	    "  -N         the conversation returns PAM_CONV_ERR\n"
 	    "  -0         the conversation returns NULL response texts\n"
 	    "  -Z         the conversation returns no response array\n"
 	    "  -C         no conversation function at all\n"
-	    "  -P N       N transactions at once, in N threads\n");
+	    "  -P N       N transactions at once, in N threads\n"
+	    "  -L FD      close FD at start (releases a start-up lock)\n"
+	    "  -T SECONDS give up (SIGALRM) after SECONDS (default 60)\n");
 	exit(2);
 }
 
@@ -256,12 +267,13 @@ main(int argc, char **argv)
 	struct driver d, *ds;
 	pthread_t tids[MAX_THREADS];
 	char *end;
-	long nthreads = 1;
+	long nthreads = 1, v;
+	unsigned seconds = 60;
 	int ch, i, ex = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.mode = CONV_ANSWER;
-	while ((ch = getopt(argc, argv, "s:u:r:t:a:N0ZCP:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:u:r:t:a:N0ZCP:L:T:h")) != -1) {
 		switch (ch) {
 		case 's':
 			d.service = optarg;
@@ -298,12 +310,27 @@ main(int argc, char **argv)
 			    nthreads > MAX_THREADS)
 				usage();
 			break;
+		case 'L':
+			v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 3 ||
+			    v > 1024)
+				usage();
+			close((int)v);
+			break;
+		case 'T':
+			v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 1 ||
+			    v > 3600)
+				usage();
+			seconds = (unsigned)v;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || d.service == NULL || d.user == NULL)
 		usage();
+	alarm(seconds);
 
 	if (nthreads == 1) {
 		transaction(&d);
