@@ -81,6 +81,8 @@ static const struct conf_key conf_keys[] = {
 	{ "throttle", "max_failures", K_UINT, AT(max_failures), 1, 100 },
 	{ "throttle", "delay_base", K_UINT, AT(delay_base), 0, 3600 },
 	{ "throttle", "delay_max", K_UINT, AT(delay_max), 0, 86400 },
+	{ "grant", "max_duration", K_UINT, AT(grant_max_duration), 60,
+	    2592000 },
 	{ "pam", "factors", K_FACTORS, AT(factors), 0, 0 },
 	{ "pam", "nullok", K_BOOL, AT(nullok), 0, 0 },
 	{ "pam", "timeout", K_UINT, AT(timeout), 1, 300 },
@@ -370,6 +372,7 @@ tk_conf_init(struct tk_conf *c)
 	c->max_failures = 10;
 	c->delay_base = 1;
 	c->delay_max = 30;
+	c->grant_max_duration = 86400;
 	c->nullok = false;
 	c->timeout = 10;
 	c->cue = false;

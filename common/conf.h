@@ -41,6 +41,9 @@ struct tk_conf {
 	unsigned	 delay_base;	/* s after 1st failure, doubling: 1 */
 	unsigned	 delay_max;	/* s cap of the delay: 30 */
 
+	/* [grant] */
+	unsigned	 grant_max_duration; /* s: 86400 (60..2592000) */
+
 	/* [pam] (module options of the same names override these) */
 	char		*factors;	/* "totp" */
 	bool		 nullok;	/* false */

@@ -35,8 +35,10 @@
 #include "msg_schema.h"
 #include "wipe.h"
 
-/* keys are tracked in a 64-bit set while scanning */
-_Static_assert(TK_KEY_END <= 64, "tk_key must fit a uint64_t bit set");
+/* keys are tracked in a 128-bit set (two words) while scanning */
+#define TK_KEY_SET_WORDS	2
+_Static_assert(TK_KEY_END <= 64 * TK_KEY_SET_WORDS,
+    "tk_key must fit the key bit set");
 
 /* one field; vtype TK_V_NONE when absent */
 struct tk_val {
@@ -921,7 +923,7 @@ static int
 scan_map(struct cur *c, bool top, struct scan *sc)
 {
 	struct tok t;
-	uint64_t seen = 0, n, i, j, key;
+	uint64_t seen[TK_KEY_SET_WORDS] = { 0, 0 }, bit, n, i, j, key;
 	int r;
 
 	if ((r = tok_next(c, &t)) != 0)
@@ -939,9 +941,10 @@ scan_map(struct cur *c, bool top, struct scan *sc)
 			return (TK_ERR_PROTO);
 		key = t.u;
 		if (key < TK_KEY_END) {
-			if (seen & (UINT64_C(1) << key))
+			bit = UINT64_C(1) << (key % 64);
+			if (seen[key / 64] & bit)
 				return (TK_ERR_PROTO);
-			seen |= UINT64_C(1) << key;
+			seen[key / 64] |= bit;
 		}
 		if ((r = tok_next(c, &t)) != 0)
 			return (r);
@@ -1143,6 +1146,7 @@ tk_status_name(enum tk_status st)
 	case TK_ST_INTERNAL:		return ("internal");
 	case TK_ST_VERSION:		return ("version");
 	case TK_ST_EXPIRED:		return ("expired");
+	case TK_ST_GRANTED:		return ("granted");
 	case TK_ST_END:			break;
 	}
 	return ("unknown");

@@ -39,6 +39,8 @@ static const struct tk_field user_status_an[] = {
 	{ TK_KEY_FACTORS, TK_V_UINT, REQ, 0, NULL },
 	{ TK_KEY_LOCKED, TK_V_BOOL, REQ, 0, NULL },
 	{ TK_KEY_FAILURES, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_RECOVERY_LEFT, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_EXPIRES, TK_V_UINT, OPT, 0, NULL },	/* active grant */
 };
 
 /* TOTP_VERIFY */
@@ -51,6 +53,7 @@ static const struct tk_field totp_verify_an[] = {
 	{ TK_KEY_CRED, TK_V_UINT, OPT, 0, NULL },
 	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
 	{ TK_KEY_RETRY_AFTER, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_RECOVERY_LEFT, TK_V_UINT, OPT, 0, NULL }, /* code used */
 };
 
 /* TOTP_ENROLL_BEGIN */
@@ -126,6 +129,123 @@ static const struct tk_field user_unlock_an[] = {
 	{ TK_KEY_FAILURES, TK_V_UINT, REQ, 0, NULL },	/* count cleared */
 };
 
+/* AUDIT_VERIFY: BAD_SEQ present when the chain is broken there */
+static const struct tk_field audit_verify_rq[] = { { 0, 0, 0, 0, NULL } };
+static const struct tk_field audit_verify_an[] = {
+	{ TK_KEY_COUNT, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_BAD_SEQ, TK_V_UINT, OPT, 0, NULL },
+};
+
+/* an audit row as AUDIT_EXPORT shows it; empty texts are left out */
+static const struct tk_field audit_record[] = {
+	{ TK_KEY_SEQ, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_TIME, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_HOST, TK_V_TEXT, OPT, TK_HOST_TEXT_MAX, NULL },
+	{ TK_KEY_EVENT, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_USER, TK_V_TEXT, OPT, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_SERVICE, TK_V_TEXT, OPT, TK_SERVICE_MAX, NULL },
+	{ TK_KEY_RHOST, TK_V_TEXT, OPT, TK_RHOST_MAX, NULL },
+	{ TK_KEY_TTY, TK_V_TEXT, OPT, TK_TTY_MAX, NULL },
+	{ TK_KEY_UID, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_PID, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_RESULT, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_REASON, TK_V_TEXT, OPT, TK_REASON_MAX, NULL },
+};
+static const struct tk_schema audit_record_schema = {
+	"AUDIT", audit_record, NITEMS(audit_record)
+};
+
+/* AUDIT_EXPORT: rows after SEQ (0: from the first), filtered; MORE when
+ * rows follow */
+static const struct tk_field audit_export_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, OPT, TK_USER_MAX, NULL },
+	{ TK_KEY_SEQ, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_SINCE, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_UNTIL, TK_V_UINT, OPT, 0, NULL },
+};
+static const struct tk_field audit_export_an[] = {
+	{ TK_KEY_AUDIT, TK_V_LIST, REQ, TK_AUDIT_PAGE, &audit_record_schema },
+	{ TK_KEY_MORE, TK_V_BOOL, OPT, 0, NULL },
+};
+
+/* one recovery code (secret) */
+static const struct tk_field code_record[] = {
+	{ TK_KEY_CODE, TK_V_TEXT, REQ, TK_CODE_MAX, NULL },
+};
+static const struct tk_schema code_record_schema = {
+	"CODE", code_record, NITEMS(code_record)
+};
+
+/* RECOVERY_ISSUE */
+static const struct tk_field recovery_issue_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_COUNT, TK_V_UINT, OPT, 0, NULL },
+};
+static const struct tk_field recovery_issue_an[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CODES, TK_V_LIST, REQ, TK_RECOVERY_COUNT_MAX,
+	    &code_record_schema },
+};
+
+/* GRANT: REASON is required by tokend (checked there) */
+static const struct tk_field grant_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_DURATION, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_REASON, TK_V_TEXT, REQ, TK_REASON_MAX, NULL },
+};
+static const struct tk_field grant_an[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_EXPIRES, TK_V_UINT, REQ, 0, NULL },
+};
+
+/* GRANT_REVOKE */
+static const struct tk_field grant_revoke_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+};
+static const struct tk_field grant_revoke_an[] = {
+	{ TK_KEY_COUNT, TK_V_UINT, REQ, 0, NULL },
+};
+
+/* an active grant as GRANT_LIST shows it */
+static const struct tk_field grant_record[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CREATED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_EXPIRES, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_UID, TK_V_UINT, OPT, 0, NULL },	/* granted by */
+	{ TK_KEY_REASON, TK_V_TEXT, OPT, TK_REASON_MAX, NULL },
+};
+static const struct tk_schema grant_record_schema = {
+	"GRANT", grant_record, NITEMS(grant_record)
+};
+
+/* GRANT_LIST: every active grant (at most TK_LIST_PAGE from OFFSET) */
+static const struct tk_field grant_list_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, OPT, TK_USER_MAX, NULL },
+	{ TK_KEY_OFFSET, TK_V_UINT, OPT, 0, NULL },
+};
+static const struct tk_field grant_list_an[] = {
+	{ TK_KEY_GRANTS, TK_V_LIST, REQ, TK_LIST_PAGE, &grant_record_schema },
+	{ TK_KEY_MORE, TK_V_BOOL, OPT, 0, NULL },
+};
+
+/* GRANT_USE: answered TK_ST_GRANTED (with EXPIRES) or a refusal */
+static const struct tk_field grant_use_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	LOGIN_CONTEXT,
+};
+static const struct tk_field grant_use_an[] = {
+	{ TK_KEY_EXPIRES, TK_V_UINT, OPT, 0, NULL },
+};
+
+/* BACKUP */
+static const struct tk_field backup_rq[] = {
+	{ TK_KEY_PATH, TK_V_TEXT, REQ, TK_PATH_MAX, NULL },
+};
+static const struct tk_field backup_an[] = {
+	{ TK_KEY_PATH, TK_V_TEXT, REQ, TK_PATH_MAX, NULL },
+};
+
 #define SCHEMA(name, t)	{ name, t, NITEMS(t) }
 
 static const struct tk_schema requests[TK_MSG_TYPE_END] = {
@@ -139,6 +259,14 @@ static const struct tk_schema requests[TK_MSG_TYPE_END] = {
 	[TK_MSG_CRED_LIST] = SCHEMA("CRED_LIST", cred_list_rq),
 	[TK_MSG_CRED_REVOKE] = SCHEMA("CRED_REVOKE", cred_revoke_rq),
 	[TK_MSG_USER_UNLOCK] = SCHEMA("USER_UNLOCK", user_unlock_rq),
+	[TK_MSG_AUDIT_VERIFY] = { "AUDIT_VERIFY", audit_verify_rq, 0 },
+	[TK_MSG_AUDIT_EXPORT] = SCHEMA("AUDIT_EXPORT", audit_export_rq),
+	[TK_MSG_RECOVERY_ISSUE] = SCHEMA("RECOVERY_ISSUE", recovery_issue_rq),
+	[TK_MSG_GRANT] = SCHEMA("GRANT", grant_rq),
+	[TK_MSG_GRANT_REVOKE] = SCHEMA("GRANT_REVOKE", grant_revoke_rq),
+	[TK_MSG_GRANT_LIST] = SCHEMA("GRANT_LIST", grant_list_rq),
+	[TK_MSG_GRANT_USE] = SCHEMA("GRANT_USE", grant_use_rq),
+	[TK_MSG_BACKUP] = SCHEMA("BACKUP", backup_rq),
 };
 
 static const struct tk_schema answers[TK_MSG_TYPE_END] = {
@@ -152,6 +280,14 @@ static const struct tk_schema answers[TK_MSG_TYPE_END] = {
 	[TK_MSG_CRED_LIST] = SCHEMA("CRED_LIST", cred_list_an),
 	[TK_MSG_CRED_REVOKE] = SCHEMA("CRED_REVOKE", cred_revoke_an),
 	[TK_MSG_USER_UNLOCK] = SCHEMA("USER_UNLOCK", user_unlock_an),
+	[TK_MSG_AUDIT_VERIFY] = SCHEMA("AUDIT_VERIFY", audit_verify_an),
+	[TK_MSG_AUDIT_EXPORT] = SCHEMA("AUDIT_EXPORT", audit_export_an),
+	[TK_MSG_RECOVERY_ISSUE] = SCHEMA("RECOVERY_ISSUE", recovery_issue_an),
+	[TK_MSG_GRANT] = SCHEMA("GRANT", grant_an),
+	[TK_MSG_GRANT_REVOKE] = SCHEMA("GRANT_REVOKE", grant_revoke_an),
+	[TK_MSG_GRANT_LIST] = SCHEMA("GRANT_LIST", grant_list_an),
+	[TK_MSG_GRANT_USE] = SCHEMA("GRANT_USE", grant_use_an),
+	[TK_MSG_BACKUP] = SCHEMA("BACKUP", backup_an),
 };
 
 const struct tk_schema *

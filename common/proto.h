@@ -28,6 +28,14 @@ enum tk_msg_type {
 	TK_MSG_CRED_LIST = 6,		/* list credentials; admin+ */
 	TK_MSG_CRED_REVOKE = 7,		/* revoke one or all; admin+ */
 	TK_MSG_USER_UNLOCK = 8,		/* clear a lockout; admin+ */
+	TK_MSG_AUDIT_VERIFY = 9,	/* check the audit chain; admin+ */
+	TK_MSG_AUDIT_EXPORT = 10,	/* one page of audit rows; admin+ */
+	TK_MSG_RECOVERY_ISSUE = 11,	/* new recovery codes; admin+ */
+	TK_MSG_GRANT = 12,		/* emergency access grant; admin+ */
+	TK_MSG_GRANT_REVOKE = 13,	/* end a grant early; admin+ */
+	TK_MSG_GRANT_LIST = 14,		/* active grants; admin+ */
+	TK_MSG_GRANT_USE = 15,		/* log in on a grant; self+ */
+	TK_MSG_BACKUP = 16,		/* online copy of the store; root */
 	TK_MSG_TYPE_END			/* one past the last type */
 };
 
@@ -76,11 +84,33 @@ enum tk_key {
 	TK_KEY_CREDS = 60,	/* array of credential records */
 	TK_KEY_OFFSET = 61,	/* uint: first record of a page (CRED_LIST) */
 	TK_KEY_MORE = 62,	/* bool: records follow this page */
-	TK_KEY_END		/* one past the last key */
+	TK_KEY_COUNT = 63,	/* uint: rows verified, codes issued, ... */
+
+	TK_KEY_SEQ = 64,	/* uint: audit sequence number (a cursor in
+				   AUDIT_EXPORT requests) */
+	TK_KEY_TIME = 65,	/* uint: UNIX time of an audit row */
+	TK_KEY_HOST = 66,	/* text: host that wrote an audit row */
+	TK_KEY_EVENT = 67,	/* text: audit event name */
+	TK_KEY_UID = 68,	/* uint: caller uid of an audit row */
+	TK_KEY_PID = 69,	/* uint: caller pid of an audit row */
+	TK_KEY_RESULT = 70,	/* text: audit result word */
+	TK_KEY_SINCE = 71,	/* uint: UNIX time, inclusive */
+	TK_KEY_UNTIL = 72,	/* uint: UNIX time, exclusive */
+	TK_KEY_BAD_SEQ = 73,	/* uint: first audit row that fails */
+	TK_KEY_AUDIT = 74,	/* array of audit records */
+	TK_KEY_RECOVERY_LEFT = 75, /* uint: unused recovery codes left */
+	TK_KEY_CODES = 76,	/* array of records holding one CODE each */
+	TK_KEY_DURATION = 77,	/* uint: seconds */
+	TK_KEY_EXPIRES = 78,	/* uint: UNIX time a grant ends */
+	TK_KEY_GRANTS = 79,	/* array of grant records */
+	TK_KEY_PATH = 80,	/* text: absolute file name */
+	TK_KEY_END		/* one past the last key */		/* one past the last key */
 };
 
 /* bits of TK_KEY_FACTORS */
 #define TK_FACTOR_TOTP		0x01u
+#define TK_FACTOR_RECOVERY	0x02u	/* unused recovery codes (typed at
+					   the TOTP prompt) */
 
 /* answer statuses: the wire vocabulary of outcomes */
 enum tk_status {
@@ -97,6 +127,8 @@ enum tk_status {
 	TK_ST_INTERNAL = 10,	/* store, crypto or clock failure: fail closed */
 	TK_ST_VERSION = 11,	/* unsupported protocol version */
 	TK_ST_EXPIRED = 12,	/* pending enrollment expired */
+	TK_ST_GRANTED = 13,	/* GRANT_USE only: an active emergency grant
+				   lets this login pass without a factor */
 	TK_ST_END
 };
 
@@ -117,5 +149,20 @@ enum tk_status {
  * frame.
  */
 #define TK_LIST_PAGE		100
+/*
+ * Records in one AUDIT_EXPORT page: an audit record with every text at
+ * its limit (host 255, event 32, user 256, service 64, rhost 256, tty 64,
+ * result 32, reason 256 bytes) and five 64-bit numbers takes under 1,400
+ * bytes, so 40 of them always fit in a frame.
+ */
+#define TK_AUDIT_PAGE		40
+#define TK_HOST_TEXT_MAX	255	/* audit host, bytes */
+#define TK_PATH_MAX		1024	/* BACKUP path, bytes */
+/* recovery codes: RECOVERY_ISSUE count, and the code shape */
+#define TK_RECOVERY_COUNT_DEFAULT 10
+#define TK_RECOVERY_COUNT_MAX	20
+#define TK_RECOVERY_CHARS	12	/* Crockford base32 characters: 60 bits */
+#define TK_RECOVERY_GROUP	4	/* shown as xxxx-xxxx-xxxx */
+#define TK_RECOVERY_TEXT_MAX	14	/* with both dashes */
 
 #endif /* TK_PROTO_H */

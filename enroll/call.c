@@ -137,6 +137,8 @@ status_text(enum tk_status st)
 		return (_("tokend speaks another protocol version"));
 	case TK_ST_EXPIRED:
 		return (_("pending enrollment expired; enroll again"));
+	case TK_ST_GRANTED:
+		return (_("emergency access granted"));
 	case TK_ST_END:
 		break;
 	}

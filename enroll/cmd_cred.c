@@ -268,6 +268,9 @@ tk_cmd_list(struct tk_adm *c, int argc, char **argv)
 	if ((ex = list_fetch(c, user, &pages, &npages)) != TK_EXIT_OK)
 		return (ex);
 	ex = c->json ? list_json(pages, npages) : list_table(pages, npages);
+	/* emergency grants show under the table (JSON keeps its shape) */
+	if (ex == TK_EXIT_OK && !c->json)
+		ex = tk_adm_grants_show(c, user, true);
 	while (npages > 0)
 		tk_msg_free(&pages[--npages]);
 	free(pages);

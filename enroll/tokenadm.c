@@ -61,6 +61,42 @@ static const struct tk_adm_cmd cmds[] = {
 	    "  --all   revoke every credential of USER\n") },
 	{ "unlock", tk_cmd_unlock, "USER",
 	    N_("Clear USER's lockout and failure count.\n") },
+	{ "recovery", tk_cmd_recovery, "USER [--count N]",
+	    N_("Issue new single-use recovery codes for USER and show them\n"
+	    "once.  The previous codes stop working.  A recovery code is\n"
+	    "typed at the verification code prompt instead of a code.\n"
+	    "\n"
+	    "  --count N   how many codes: 1 to 20 (default 10)\n") },
+	{ "grant", tk_cmd_grant, "USER --for DURATION --reason TEXT",
+	    N_("Give USER emergency access: logins pass without a second\n"
+	    "factor until the grant runs out (tokend's clock).  Given, each\n"
+	    "use and the expiry are audited.\n"
+	    "\n"
+	    "  --for DURATION   30m, 8h, 1d ... at most [grant] max_duration\n"
+	    "  --reason TEXT    why (kept in the audit trail)\n") },
+	{ "revoke-grant", tk_cmd_revoke_grant, "USER",
+	    N_("End USER's emergency access now.\n") },
+	{ "grants", tk_cmd_grants, "[USER]",
+	    N_("List the active emergency access grants.\n") },
+	{ "audit", tk_cmd_audit,
+	    "verify | export [--since DATE] [--until DATE] [--user USER] "
+	    "--format csv|jsonl [--bom]",
+	    N_("verify: check the whole audit chain.  Exits 0 and shows the\n"
+	    "number of rows when it is intact; exits 1 naming the first row\n"
+	    "that was altered, removed, inserted or moved.\n"
+	    "\n"
+	    "export: write audit rows to standard output for inspection.\n"
+	    "  --since DATE      rows from DATE on\n"
+	    "  --until DATE      rows before the end of DATE\n"
+	    "                    (DATE: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)\n"
+	    "  --user USER       rows about USER only\n"
+	    "  --format FORMAT   csv (RFC 4180, UTF-8) or jsonl\n"
+	    "  --bom             start the CSV with a UTF-8 byte order mark\n"
+	    "                    (for spreadsheets)\n") },
+	{ "backup", tk_cmd_backup, "FILE",
+	    N_("Have tokend write a consistent copy of its database to the\n"
+	    "new file FILE (mode 0600; an existing file is refused).  Root\n"
+	    "only.  The master key is not in the copy: back it up apart.\n") },
 };
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

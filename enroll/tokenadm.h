@@ -47,7 +47,15 @@ enum tk_adm_opt {
 	TK_OPT_ALGORITHM,
 	TK_OPT_QR_PNG,
 	TK_OPT_ALL,
-	TK_OPT_DAEMON
+	TK_OPT_DAEMON,
+	TK_OPT_SINCE,
+	TK_OPT_UNTIL,
+	TK_OPT_USER,
+	TK_OPT_FORMAT,
+	TK_OPT_BOM,
+	TK_OPT_COUNT,
+	TK_OPT_FOR,
+	TK_OPT_REASON
 };
 
 /* the options every command takes, before or after its name */
@@ -100,6 +108,26 @@ int tk_adm_check_text(const char *s, size_t max);
 int tk_adm_check_code(const char *s);
 
 /*
+ * Parses a date for --since/--until: YYYY-MM-DD (midnight UTC, or the
+ * next midnight when `end' is set, so that --until includes the day) or
+ * YYYY-MM-DDTHH:MM:SS[Z] (UTC).  Returns 0 and *out (UNIX time) or -1.
+ */
+int tk_adm_parse_date(const char *s, bool end, int64_t *out);
+/*
+ * Parses a duration: a number of seconds, or a number followed by s,
+ * m, h or d (30m, 8h, 1d), up to 366 days.  Returns 0 and *out
+ * (seconds, at least 1) or -1.
+ */
+int tk_adm_parse_duration(const char *s, uint64_t *out);
+/*
+ * Prints the active emergency grants (of `user', or all): a table, or
+ * JSON with --json.  With `quiet', prints nothing when there are none
+ * and a heading otherwise (the section of tokenadm list).  Returns an
+ * exit code.
+ */
+int tk_adm_grants_show(struct tk_adm *, const char *user, bool quiet);
+
+/*
  * Loads tokend.conf once (the default file may be missing).  Returns
  * TK_EXIT_OK or TK_EXIT_FAIL after printing why.
  */
@@ -130,5 +158,11 @@ int tk_cmd_confirm(struct tk_adm *, int, char **);
 int tk_cmd_list(struct tk_adm *, int, char **);
 int tk_cmd_revoke(struct tk_adm *, int, char **);
 int tk_cmd_unlock(struct tk_adm *, int, char **);
+int tk_cmd_audit(struct tk_adm *, int, char **);
+int tk_cmd_recovery(struct tk_adm *, int, char **);
+int tk_cmd_grant(struct tk_adm *, int, char **);
+int tk_cmd_revoke_grant(struct tk_adm *, int, char **);
+int tk_cmd_grants(struct tk_adm *, int, char **);
+int tk_cmd_backup(struct tk_adm *, int, char **);
 
 #endif /* TK_ADM_H */

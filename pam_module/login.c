@@ -6,10 +6,15 @@
  * MUST:
  * 1. Only the answer to the factor's own verification request may put
  *    TK_ST_OK into the outcome; USER_STATUS's "ok" only lets the login
- *    go on.
- * 2. A locked user is refused before any prompt.
+ *    go on.  The one other way is an emergency grant: GRANT_USE
+ *    answered with its dedicated status TK_ST_GRANTED, turned into
+ *    TK_ST_OK in grant_use() and nowhere else.  GRANT_USE's "ok" or any
+ *    other status never passes.
+ * 2. A locked user is refused before any prompt (and before a grant).
  * 3. A user with no factor allowed here is TK_ST_NOT_ENROLLED, which is
  *    PAM_IGNORE only with nullok (decided in pam_tokend.c).
+ * 4. Recovery codes are typed at the TOTP prompt: a user with recovery
+ *    codes and no TOTP credential still gets that prompt.
  */
 #include "config.h"
 
@@ -19,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -34,6 +40,7 @@
 #define PWBUF_MAX	(1024 * 1024)
 #define FACTOR_NAME_MAX	16	/* longest factor name, bytes */
 #define MESSAGE_MAX	256	/* one line shown to the person, bytes */
+#define TIME_TEXT_MAX	sizeof("YYYY-MM-DD HH:MM UTC")
 
 int
 tk_login_check_user(const char *user)
@@ -119,14 +126,45 @@ tk_login_call(const struct tk_login *l, const tk_msg_t *req,
 	return (r);
 }
 
+/* Adds a PAM item as an optional text field when the item is set. */
+static int
+set_item(const struct tk_login *l, tk_msg_t *req, enum tk_key key,
+    int item_type)
+{
+	const void *item = NULL;
+	int r;
+
+	if (pam_get_item(l->pamh, item_type, &item) != PAM_SUCCESS ||
+	    item == NULL || *(const char *)item == '\0')
+		return (0);
+	/* fail closed: an item tokend cannot carry is not dropped quietly */
+	if ((r = tk_msg_set_text(req, key, item)) != 0)
+		tk_log(LOG_ERR, "PAM item %d cannot be sent: %s", item_type,
+		    tk_strerr(r));
+	return (r);
+}
+
+int
+tk_login_context(const struct tk_login *l, tk_msg_t *req)
+{
+	int r;
+
+	if ((r = set_item(l, req, TK_KEY_SERVICE, PAM_SERVICE)) != 0 ||
+	    (r = set_item(l, req, TK_KEY_RHOST, PAM_RHOST)) != 0 ||
+	    (r = set_item(l, req, TK_KEY_TTY, PAM_TTY)) != 0)
+		return (r);
+	return (0);
+}
+
 /*
- * USER_STATUS: on success stores the user's factor bits and lock state
- * and leaves out->status alone; when tokend answers anything but ok,
- * that answer becomes the outcome and *done is set.
+ * USER_STATUS: on success stores the user's factor bits, lock state and
+ * the end of an active emergency grant (0: none) and leaves out->status
+ * alone; when tokend answers anything but ok, that answer becomes the
+ * outcome and *done is set.
  */
 static int
 user_status(const struct tk_login *l, uint64_t *factors, bool *locked,
-    struct tk_pam_outcome *out, bool *done)
+    uint64_t *grant_until, struct tk_pam_outcome *out, bool *done)
 {
 	tk_msg_t *req = NULL, *ans = NULL;
 	enum tk_status st;
@@ -134,6 +172,7 @@ user_status(const struct tk_login *l, uint64_t *factors, bool *locked,
 
 	*factors = 0;
 	*locked = true;
+	*grant_until = 0;
 	*done = false;
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_USER_STATUS)) == NULL) {
 		r = TK_ERR_NOMEM;
@@ -156,6 +195,8 @@ user_status(const struct tk_login *l, uint64_t *factors, bool *locked,
 		r = TK_ERR_PROTO;
 		goto fail;
 	}
+	if (tk_msg_get_uint(ans, TK_KEY_EXPIRES, grant_until) != 0)
+		*grant_until = 0;
 	tk_log(LOG_DEBUG, "%s: user %s: factors 0x%llx%s", __func__, l->user,
 	    (unsigned long long)*factors, *locked ? ", locked" : "");
 
@@ -164,6 +205,57 @@ user_status(const struct tk_login *l, uint64_t *factors, bool *locked,
 	tk_msg_free(&req);
 	tk_msg_free(&ans);
 	return (r);
+}
+
+/*
+ * GRANT_USE, for a user whom USER_STATUS showed an emergency grant.
+ * Only the dedicated status TK_ST_GRANTED passes (MUST 1): it becomes
+ * TK_ST_OK here.  A grant that ended meanwhile (not_found, expired)
+ * leaves the outcome alone and clears *done, so the factors are asked;
+ * any other answer or error is the outcome.
+ */
+static void
+grant_use(const struct tk_login *l, struct tk_pam_outcome *out, bool *done)
+{
+	tk_msg_t *req = NULL, *ans = NULL;
+	enum tk_status st;
+	uint64_t until = 0;
+	int r;
+
+	*done = true;
+	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_GRANT_USE)) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = tk_msg_set_text(req, TK_KEY_USER, l->user)) != 0 ||
+	    (r = tk_login_context(l, req)) != 0 ||
+	    (r = tk_login_call(l, req, &ans)) != 0)
+		goto fail;
+	switch ((st = tk_msg_status(ans))) {
+	case TK_ST_GRANTED:
+		if (tk_msg_get_uint(ans, TK_KEY_EXPIRES, &until) != 0 ||
+		    until == 0) {
+			r = TK_ERR_PROTO;
+			goto fail;
+		}
+		out->status = TK_ST_OK;
+		out->grant_until = until;
+		break;
+	case TK_ST_NOT_FOUND:
+	case TK_ST_EXPIRED:
+		*done = false;
+		break;
+	default:
+		/* TK_ST_OK included: only "granted" grants (MUST 1) */
+		out->status = st == TK_ST_OK ? TK_ST_INTERNAL : st;
+		break;
+	}
+
+	r = 0; /* success */
+ fail:
+	out->err = r;
+	tk_msg_free(&req);
+	tk_msg_free(&ans);
 }
 
 /*
@@ -195,11 +287,25 @@ next_factor(const char *list, size_t *pos, char name[FACTOR_NAME_MAX + 1])
 	return (1);
 }
 
+/* "YYYY-MM-DD HH:MM UTC" of UNIX time t, into buf */
+static const char *
+grant_time(uint64_t t, char buf[TIME_TEXT_MAX])
+{
+	struct tm tm;
+	time_t tt;
+
+	tt = t > (uint64_t)INT32_MAX * 4 ? (time_t)INT32_MAX : (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, TIME_TEXT_MAX, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		buf[0] = '\0';
+	return (buf);
+}
+
 /* Tells the person how the login ended, and logs failures. */
 static void
 explain(const struct tk_login *l, const struct tk_pam_outcome *out)
 {
-	char msg[MESSAGE_MAX];
+	char msg[MESSAGE_MAX], when[TIME_TEXT_MAX];
 	unsigned long long wait;
 	int n;
 
@@ -213,9 +319,30 @@ explain(const struct tk_login *l, const struct tk_pam_outcome *out)
 	}
 	tk_log(LOG_DEBUG, "%s: user %s: %s", __func__, l->user,
 	    tk_status_name(out->status));
+	if (out->status == TK_ST_OK && out->grant_until != 0)
+		tk_log(LOG_NOTICE, "user %s: passed on an emergency grant",
+		    l->user);
 	if (l->silent)
 		return;
 	switch (out->status) {
+	case TK_ST_OK:
+		if (out->grant_until != 0) {
+			n = snprintf(msg, sizeof(msg), _("Emergency access: "
+			    "no second factor asked (until %s)."),
+			    grant_time(out->grant_until, when));
+			if (n > 0 && (size_t)n < sizeof(msg))
+				tk_conv_info(l->pamh, msg);
+		} else if (out->recovery_left == 0)
+			tk_conv_info(l->pamh, _("Recovery code used; none "
+			    "left. Ask an administrator for new codes."));
+		else if (out->recovery_left > 0) {
+			n = snprintf(msg, sizeof(msg),
+			    _("Recovery code used; %lld left."),
+			    (long long)out->recovery_left);
+			if (n > 0 && (size_t)n < sizeof(msg))
+				tk_conv_info(l->pamh, msg);
+		}
+		break;
 	case TK_ST_WRONG:
 	case TK_ST_REPLAY:
 		tk_conv_error(l->pamh, _("Wrong or already used code."));
@@ -242,7 +369,7 @@ void
 tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 {
 	char name[FACTOR_NAME_MAX + 1];
-	uint64_t factors;
+	uint64_t factors, grant_until;
 	size_t pos = 0;
 	bool locked, done;
 	int r;
@@ -250,12 +377,15 @@ tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 	out->err = 0;
 	out->status = TK_ST_INTERNAL;
 	out->retry_after = 0;
+	out->recovery_left = -1;
+	out->grant_until = 0;
 
 	if ((r = tk_login_check_user(l->user)) != 0) {
 		out->err = r;
 		goto out;
 	}
-	if ((r = user_status(l, &factors, &locked, out, &done)) != 0) {
+	if ((r = user_status(l, &factors, &locked, &grant_until, out,
+	    &done)) != 0) {
 		out->err = r;
 		goto out;
 	}
@@ -265,10 +395,17 @@ tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 		out->status = TK_ST_LOCKED;
 		goto out;
 	}
+	if (grant_until != 0) {
+		grant_use(l, out, &done);
+		if (done)
+			goto out;
+	}
 	while ((r = next_factor(l->conf->factors != NULL ?
 	    l->conf->factors : "", &pos, name)) == 1) {
 		if (strcmp(name, "totp") == 0) {
-			if ((factors & TK_FACTOR_TOTP) == 0)
+			/* MUST 4: recovery codes go through this prompt */
+			if ((factors & (TK_FACTOR_TOTP |
+			    TK_FACTOR_RECOVERY)) == 0)
 				continue;
 			tk_totp_run(l, out);
 			goto out;

@@ -45,4 +45,11 @@ void tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out);
 int tk_login_call(const struct tk_login *l, const tk_msg_t *req,
     tk_msg_t **ansp);
 
+/*
+ * Adds the login context (PAM_SERVICE, PAM_RHOST, PAM_TTY, when set) to
+ * a TOTP_VERIFY or GRANT_USE request.  Returns 0 or the TK_ERR_* of an
+ * item tokend cannot carry (never dropped quietly).
+ */
+int tk_login_context(const struct tk_login *l, tk_msg_t *req);
+
 #endif /* TK_PAM_LOGIN_H */

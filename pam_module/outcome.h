@@ -24,13 +24,17 @@ struct tk_pam_outcome {
 	int		 err;		/* 0, a TK_ERR_* or TK_PAM_ERR_* */
 	enum tk_status	 status;	/* tokend's verdict, if err == 0 */
 	uint64_t	 retry_after;	/* s to wait, for TK_ST_THROTTLED */
+	int64_t		 recovery_left;	/* a recovery code passed: codes
+					   left; -1 otherwise */
+	uint64_t	 grant_until;	/* passed on an emergency grant:
+					   its end (UNIX time); 0 otherwise */
 };
 
 /*
  * The state every attempt starts from: no error yet, but a status that
  * maps to a failure, so a path that forgets to set the outcome fails.
  */
-#define TK_PAM_OUTCOME_INIT	{ 0, TK_ST_INTERNAL, 0 }
+#define TK_PAM_OUTCOME_INIT	{ 0, TK_ST_INTERNAL, 0, -1, 0 }
 
 /*
  * Returns the PAM code for an outcome.  Only err == 0 with TK_ST_OK

@@ -1,14 +1,18 @@
 /*
- * totp.c -- the TOTP login step.
+ * totp.c -- the TOTP login step (which also takes recovery codes).
  *
  * MUST:
  * 1. The typed code is never logged and is wiped on every path.
- * 2. Nothing is sent unless the code is 1..TK_CODE_MAX digits: an
- *    empty answer, Ctrl-D, junk or an over-long line is a failure here.
+ * 2. Nothing is sent unless the code is 1..TK_CODE_MAX digits or has
+ *    the shape of a recovery code (xxxx-xxxx-xxxx, dashes optional):
+ *    an empty answer, Ctrl-D, junk or an over-long line is a failure
+ *    here.
  * 3. The outcome's status comes only from the TOTP_VERIFY answer.
  */
 #include "config.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <security/pam_appl.h>
@@ -21,6 +25,37 @@
 #include "totp.h"
 #include "wipe.h"
 
+/* a character a recovery code may hold (tokend reads i/l/o too) */
+static bool
+recovery_char(char c)
+{
+	return ((c >= '0' && c <= '9') ||
+	    (c >= 'a' && c <= 'z' && c != 'u') ||
+	    (c >= 'A' && c <= 'Z' && c != 'U'));
+}
+
+int
+tk_totp_recovery_shape(const char *code)
+{
+	size_t i, len;
+
+	if (code == NULL)
+		return (TK_PAM_ERR_INPUT);
+	len = strnlen(code, TK_RECOVERY_TEXT_MAX + 1);
+	if (len != TK_RECOVERY_CHARS && len != TK_RECOVERY_TEXT_MAX)
+		return (TK_PAM_ERR_INPUT);
+	for (i = 0; i < len; i++) {
+		/* with dashes: after the 4th and the 8th character */
+		if (len == TK_RECOVERY_TEXT_MAX &&
+		    (i + 1) % (TK_RECOVERY_GROUP + 1) == 0) {
+			if (code[i] != '-')
+				return (TK_PAM_ERR_INPUT);
+		} else if (!recovery_char(code[i]))
+			return (TK_PAM_ERR_INPUT);
+	}
+	return (0);
+}
+
 int
 tk_totp_code_check(const char *code)
 {
@@ -28,6 +63,8 @@ tk_totp_code_check(const char *code)
 
 	if (code == NULL)
 		return (TK_PAM_ERR_INPUT);
+	if (tk_totp_recovery_shape(code) == 0)
+		return (0);
 	len = strnlen(code, TK_CODE_MAX + 1);
 	if (len == 0 || len > TK_CODE_MAX)
 		return (TK_PAM_ERR_INPUT);
@@ -35,24 +72,6 @@ tk_totp_code_check(const char *code)
 		if (code[i] < '0' || code[i] > '9')
 			return (TK_PAM_ERR_INPUT);
 	return (0);
-}
-
-/* Adds a PAM item as an optional text field when the item is set. */
-static int
-set_item(const struct tk_login *l, tk_msg_t *req, enum tk_key key,
-    int item_type)
-{
-	const void *item = NULL;
-	int r;
-
-	if (pam_get_item(l->pamh, item_type, &item) != PAM_SUCCESS ||
-	    item == NULL || *(const char *)item == '\0')
-		return (0);
-	/* fail closed: an item tokend cannot carry is not dropped quietly */
-	if ((r = tk_msg_set_text(req, key, item)) != 0)
-		tk_log(LOG_ERR, "PAM item %d cannot be sent: %s", item_type,
-		    tk_strerr(r));
-	return (r);
 }
 
 /* Builds the TOTP_VERIFY request for `code'. */
@@ -69,9 +88,7 @@ build_request(const struct tk_login *l, const char *code, tk_msg_t **reqp)
 	}
 	if ((r = tk_msg_set_text(req, TK_KEY_USER, l->user)) != 0 ||
 	    (r = tk_msg_set_text(req, TK_KEY_CODE, code)) != 0 ||
-	    (r = set_item(l, req, TK_KEY_SERVICE, PAM_SERVICE)) != 0 ||
-	    (r = set_item(l, req, TK_KEY_RHOST, PAM_RHOST)) != 0 ||
-	    (r = set_item(l, req, TK_KEY_TTY, PAM_TTY)) != 0)
+	    (r = tk_login_context(l, req)) != 0)
 		goto fail;
 	*reqp = req;
 	req = NULL;
@@ -87,12 +104,13 @@ tk_totp_run(const struct tk_login *l, struct tk_pam_outcome *out)
 {
 	tk_msg_t *req = NULL, *ans = NULL;
 	char *code = NULL;
-	uint64_t wait;
+	uint64_t wait, left;
 	int r;
 
 	out->err = 0;
 	out->status = TK_ST_INTERNAL;
 	out->retry_after = 0;
+	out->recovery_left = -1;
 
 	if (l->conf->cue && !l->silent)
 		tk_conv_info(l->pamh,
@@ -114,6 +132,11 @@ tk_totp_run(const struct tk_login *l, struct tk_pam_outcome *out)
 	if (out->status == TK_ST_THROTTLED &&
 	    tk_msg_get_uint(ans, TK_KEY_RETRY_AFTER, &wait) == 0)
 		out->retry_after = wait;
+	/* a recovery code passed: say how many are left */
+	if (out->status == TK_ST_OK &&
+	    tk_msg_get_uint(ans, TK_KEY_RECOVERY_LEFT, &left) == 0)
+		out->recovery_left = left > INT64_MAX ? INT64_MAX :
+		    (int64_t)left;
 
 	r = 0; /* success */
  fail:

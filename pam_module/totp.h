@@ -9,12 +9,19 @@
 #include "outcome.h"
 
 /*
- * Returns 0 when `code' has the shape of a TOTP code: 1..TK_CODE_MAX
- * ASCII digits and nothing else.  Returns TK_PAM_ERR_INPUT for NULL,
- * empty, over-long or non-digit input.  Says nothing about whether the
- * code is right: only tokend knows.
+ * Returns 0 when `code' has the shape of a TOTP code (1..TK_CODE_MAX
+ * ASCII digits and nothing else) or of a recovery code
+ * (tk_totp_recovery_shape).  Returns TK_PAM_ERR_INPUT for NULL, empty,
+ * over-long or other input.  Says nothing about whether the code is
+ * right: only tokend knows.
  */
 int tk_totp_code_check(const char *code);
+/*
+ * Returns 0 when `code' has the shape of a recovery code: 12 letters or
+ * digits (not u), either case, or the same as xxxx-xxxx-xxxx; else
+ * TK_PAM_ERR_INPUT.
+ */
+int tk_totp_recovery_shape(const char *code);
 
 /*
  * Asks for a code and has tokend verify it; stores the result in *out.

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "err.h"
@@ -148,4 +149,45 @@ tk_audit_log(const struct tk_audit_event *ev)
 		return;
 	}
 	tk_log(prio, "%s", line);
+}
+
+int
+tk_audit_daemon(struct tk_daemon *d, const char *event, const char *reason)
+{
+	struct tk_audit_event ev;
+	int64_t now = 0;
+	int r;
+
+	tk_audit_event_init(&ev, d, NULL, event, NULL, now);
+	ev.result = "ok";
+	ev.reason = reason;
+	if ((r = tk_daemon_now(d, &now)) == 0) {
+		ev.time = now;
+		if ((r = tk_store_begin(d->store)) == 0) {
+			if ((r = tk_audit_append(d, &ev)) == 0)
+				r = tk_store_commit(d->store);
+			else
+				tk_store_rollback(d->store);
+		}
+	}
+	if (r != 0) {
+		ev.result = "internal";
+		ev.reason = tk_strerr(r);
+	}
+	tk_audit_log(&ev);
+	return (r);
+}
+
+void
+tk_audit_config_error(const char *reason)
+{
+	struct tk_audit_event ev;
+	time_t t;
+
+	t = time(NULL);
+	tk_audit_event_init(&ev, NULL, NULL, "config_error", NULL,
+	    t == (time_t)-1 ? 0 : (int64_t)t);
+	ev.result = "error";
+	ev.reason = reason;
+	tk_audit_log(&ev);
 }

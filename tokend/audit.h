@@ -43,5 +43,18 @@ int tk_audit_append(struct tk_daemon *d, const struct tk_audit_event *ev);
 int tk_audit_format(const struct tk_audit_event *ev, char *buf, size_t len);
 /* Sends the line of an event to the log (LOG_INFO for ok, else NOTICE). */
 void tk_audit_log(const struct tk_audit_event *ev);
+/*
+ * Records an event of the daemon itself ("daemon_start", "daemon_stop")
+ * in its own transaction, then logs it.  Returns 0 or the store's error
+ * (the line is logged either way, with result=internal on failure).
+ */
+int tk_audit_daemon(struct tk_daemon *d, const char *event,
+    const char *reason);
+/*
+ * Logs a configuration error found before the store could be opened:
+ * the syslog line only (event=config_error), since no chain can be
+ * written without the configuration and the master key.
+ */
+void tk_audit_config_error(const char *reason);
 
 #endif /* TK_AUDIT_H */

@@ -31,6 +31,17 @@ static const struct tk_dispatch_entry dispatch_table[] = {
 	{ TK_MSG_CRED_LIST, TK_ROLE_ADMIN, 0, tk_handle_cred_list },
 	{ TK_MSG_CRED_REVOKE, TK_ROLE_ADMIN, 0, tk_handle_cred_revoke },
 	{ TK_MSG_USER_UNLOCK, TK_ROLE_ADMIN, 0, tk_handle_user_unlock },
+	{ TK_MSG_AUDIT_VERIFY, TK_ROLE_ADMIN, 0, tk_handle_audit_verify },
+	{ TK_MSG_AUDIT_EXPORT, TK_ROLE_ADMIN, 0, tk_handle_audit_export },
+	{ TK_MSG_RECOVERY_ISSUE, TK_ROLE_ADMIN, 0,
+	    tk_handle_recovery_issue },
+	{ TK_MSG_GRANT, TK_ROLE_ADMIN, 0, tk_handle_grant },
+	{ TK_MSG_GRANT_REVOKE, TK_ROLE_ADMIN, 0, tk_handle_grant_revoke },
+	{ TK_MSG_GRANT_LIST, TK_ROLE_ADMIN, 0, tk_handle_grant_list },
+	{ TK_MSG_GRANT_USE, TK_ROLE_SELF, TK_DF_OWN_USER,
+	    tk_handle_grant_use },
+	/* writes a file as tokend: root only */
+	{ TK_MSG_BACKUP, TK_ROLE_ROOT, 0, tk_handle_backup },
 };
 
 const struct tk_dispatch_entry *

@@ -246,8 +246,9 @@ fail:
 	return (r);
 }
 
-int
-tk_handle_expire_pending(struct tk_daemon *d, uint64_t *count)
+/* the pending-enrollment half of tk_handle_expire_pending() */
+static int
+tk_expire_pending_creds(struct tk_daemon *d, uint64_t *count)
 {
 	struct tk_audit_event ev;
 	struct tk_cred *list = NULL;
@@ -315,4 +316,19 @@ fail:
 		    tk_strerr(r));
 	tk_cred_list_free(&list, n);
 	return (r);
+}
+
+int
+tk_handle_expire_pending(struct tk_daemon *d, uint64_t *count)
+{
+	uint64_t grants = 0;
+	int r, rg;
+
+	*count = 0;
+	/* both sweeps run; the first error is returned */
+	if ((rg = tk_handle_expire_grants(d, &grants)) == 0 && grants > 0)
+		tk_log(LOG_INFO, "%llu emergency grants expired",
+		    (unsigned long long)grants);
+	r = tk_expire_pending_creds(d, count);
+	return (r != 0 ? r : rg);
 }

@@ -90,13 +90,15 @@ tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
 	size_t ncreds = 0;
 	tk_msg_t *m = NULL;
 	const char *user;
-	uint64_t factors = 0;
+	struct tk_grant g;
+	uint64_t factors = 0, left = 0;
 	int64_t now = 0;
-	bool in_tx = false;
+	bool in_tx = false, granted = false;
 	int r;
 
 	*an = NULL;
 	memset(&th, 0, sizeof(th));
+	memset(&g, 0, sizeof(g));
 	user = tk_msg_get_text(rq, TK_KEY_USER);
 	tk_audit_event_init(&ev, d, peer, "user_status", user, now);
 	if (user == NULL) {
@@ -111,15 +113,26 @@ tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
 	in_tx = true;
 	if ((r = tk_store_cred_active(d->store, user, TK_CRED_TOTP, &creds,
 	    &ncreds)) != 0 ||
-	    (r = tk_store_throttle_get(d->store, user, &th)) != 0)
+	    (r = tk_store_throttle_get(d->store, user, &th)) != 0 ||
+	    (r = tk_store_recovery_count(d->store, user, &left)) != 0)
+		goto fail;
+	if ((r = tk_store_grant_active(d->store, user, &g)) == 0)
+		granted = g.expires > now;	/* tokend's clock decides */
+	else if (r != TK_ERR_NOTFOUND)
 		goto fail;
 	if (ncreds > 0)
 		factors |= TK_FACTOR_TOTP;
+	if (left > 0)
+		factors |= TK_FACTOR_RECOVERY;
 	ev.result = "ok";
 	if ((r = tk_answer_new(TK_MSG_USER_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
 	    (r = tk_msg_set_uint(m, TK_KEY_FACTORS, factors)) != 0 ||
 	    (r = tk_msg_set_bool(m, TK_KEY_LOCKED, th.locked)) != 0 ||
 	    (r = tk_msg_set_uint(m, TK_KEY_FAILURES, th.failures)) != 0 ||
+	    (left > 0 &&
+	    (r = tk_msg_set_uint(m, TK_KEY_RECOVERY_LEFT, left)) != 0) ||
+	    (granted && (r = tk_msg_set_uint(m, TK_KEY_EXPIRES,
+	    (uint64_t)g.expires)) != 0) ||
 	    (r = tk_audit_append(d, &ev)) != 0)
 		goto fail;
 	in_tx = false;

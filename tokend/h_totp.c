@@ -24,16 +24,26 @@
  *  6. A store, crypto or clock failure rolls everything back and answers
  *     TK_ST_INTERNAL: nothing is ever answered OK by default.
  *  7. The code appears in no log line, audit row or reason text.
+ *  8. Text with the shape of a recovery code (recovery.h) is checked
+ *     only as a recovery code, under the same throttle and in the same
+ *     transaction; the event is then "recovery_use".  A user with
+ *     recovery codes but no TOTP credential who types digits gets a
+ *     counted failure, not "not enrolled".
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "audit.h"
 #include "err.h"
 #include "handlers.h"
 #include "log.h"
+#include "recovery.h"
 #include "seal.h"
 #include "store.h"
 #include "throttle.h"
@@ -139,17 +149,21 @@ tk_handle_totp_verify(struct tk_daemon *d, const struct tk_peer *peer,
 	size_t ncreds = 0, ulen;
 	tk_msg_t *m = NULL;
 	const char *user, *code;
+	char norm[TK_RECOVERY_CHARS + 1], left_why[32];
 	enum tk_status st, outcome = TK_ST_INTERNAL;
-	uint64_t retry = 0, cred = 0;
+	uint64_t retry = 0, cred = 0, left = 0;
 	int64_t now = 0;
-	bool in_tx = false, put = false;
+	bool in_tx = false, put = false, recovery;
 	int r;
 
 	*an = NULL;
 	memset(&th, 0, sizeof(th));
 	user = tk_msg_get_text(rq, TK_KEY_USER);
 	code = tk_msg_get_text(rq, TK_KEY_CODE);
-	tk_audit_event_init(&ev, d, peer, "totp_verify", user, now);
+	/* invariant 8: the shape decides which check runs */
+	recovery = tk_recovery_normalize(code, norm) == 0;
+	tk_audit_event_init(&ev, d, peer, recovery ? "recovery_use" :
+	    "totp_verify", user, now);
 	ev.service = tk_msg_get_text(rq, TK_KEY_SERVICE);
 	ev.rhost = tk_msg_get_text(rq, TK_KEY_RHOST);
 	ev.tty = tk_msg_get_text(rq, TK_KEY_TTY);
@@ -179,15 +193,23 @@ tk_handle_totp_verify(struct tk_daemon *d, const struct tk_peer *peer,
 		break;
 	default:
 		if ((r = tk_store_cred_active(d->store, user, TK_CRED_TOTP,
-		    &creds, &ncreds)) != 0)
+		    &creds, &ncreds)) != 0 ||
+		    (r = tk_store_recovery_count(d->store, user, &left)) != 0)
 			goto fail;
-		if (ncreds == 0) {
+		if (ncreds == 0 && left == 0) {
 			st = outcome = TK_ST_NOT_ENROLLED;
 			break;
 		}
-		if ((r = tk_totp_verify_creds(d, creds, ncreds, code, now,
-		    &outcome, &cred)) != 0)
-			goto fail;
+		if (recovery) {
+			if ((r = tk_recovery_check(d, user, norm, now,
+			    &outcome, &left)) != 0)
+				goto fail;
+		} else if (ncreds > 0) {
+			if ((r = tk_totp_verify_creds(d, creds, ncreds, code,
+			    now, &outcome, &cred)) != 0)
+				goto fail;
+		} else
+			outcome = TK_ST_WRONG;	/* digits, no TOTP: a failure */
 		st = outcome;
 		put = true;
 		if (outcome == TK_ST_OK)
@@ -205,7 +227,12 @@ tk_handle_totp_verify(struct tk_daemon *d, const struct tk_peer *peer,
 		ev.reason = tk_totp_result(outcome);	/* locked by a wrong */
 	if ((r = tk_answer_new(TK_MSG_TOTP_VERIFY, st, NULL, &m)) != 0)
 		goto fail;
-	if (st == TK_ST_OK)
+	if (st == TK_ST_OK && recovery) {
+		r = tk_msg_set_uint(m, TK_KEY_RECOVERY_LEFT, left);
+		(void)snprintf(left_why, sizeof(left_why), "%" PRIu64 " left",
+		    left);
+		ev.reason = left_why;
+	} else if (st == TK_ST_OK)
 		r = tk_msg_set_uint(m, TK_KEY_CRED, cred);
 	else if (st == TK_ST_THROTTLED)
 		r = tk_msg_set_uint(m, TK_KEY_RETRY_AFTER, retry);
@@ -226,6 +253,7 @@ fail:
 		tk_store_rollback(d->store);
 	if (r != 0)
 		tk_handler_failed(d, &ev, r);
+	sodium_memzero(norm, sizeof(norm));
 	tk_cred_list_free(&creds, ncreds);
 	tk_msg_free(&m);
 	return (r);

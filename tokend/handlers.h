@@ -33,13 +33,38 @@ tk_handler_fn_t tk_handle_totp_enroll_confirm;	/* h_enroll.c */
 tk_handler_fn_t tk_handle_cred_list;		/* h_cred.c */
 tk_handler_fn_t tk_handle_cred_revoke;		/* h_cred.c */
 tk_handler_fn_t tk_handle_user_unlock;		/* h_cred.c */
+tk_handler_fn_t tk_handle_audit_verify;		/* h_audit.c */
+tk_handler_fn_t tk_handle_audit_export;		/* h_audit.c */
+tk_handler_fn_t tk_handle_backup;		/* h_audit.c */
+tk_handler_fn_t tk_handle_recovery_issue;	/* h_recovery.c */
+tk_handler_fn_t tk_handle_grant;		/* h_grant.c */
+tk_handler_fn_t tk_handle_grant_revoke;		/* h_grant.c */
+tk_handler_fn_t tk_handle_grant_list;		/* h_grant.c */
+tk_handler_fn_t tk_handle_grant_use;		/* h_grant.c */
 
 /*
  * Removes expired pending enrollments, one audit row each (event
- * "enroll_expire").  *count says how many.  Returns 0 or a store error
- * (rolled back).  Called periodically by the event loop.
+ * "enroll_expire"), after ending the emergency grants that ran out
+ * (tk_handle_expire_grants).  *count says how many enrollments.
+ * Returns 0 or a store error (rolled back).  Called periodically by the
+ * event loop.
  */
 int tk_handle_expire_pending(struct tk_daemon *, uint64_t *count);
+/*
+ * Ends every active grant whose expiry has passed on tokend's clock,
+ * one audit row each (event "grant_expire").  *count says how many.
+ * Returns 0 or a store error (rolled back).  h_grant.c.
+ */
+int tk_handle_expire_grants(struct tk_daemon *, uint64_t *count);
+/*
+ * Checks a normalized recovery code (recovery.h) of `user' against the
+ * user's unused codes inside the caller's transaction, and uses it up
+ * when it matches.  *st is TK_ST_OK or TK_ST_WRONG; *left is the number
+ * of unused codes afterwards.  Returns 0 or a store or crypto error.
+ * h_recovery.c.
+ */
+int tk_recovery_check(struct tk_daemon *, const char *user,
+    const char *norm, int64_t now, enum tk_status *st, uint64_t *left);
 
 /*
  * Makes an answer of `type' with `status' and, when not NULL, a reason

@@ -133,6 +133,7 @@ main(int argc, char **argv)
 	if ((r = tk_conf_load(&conf, path, !explicit_conf, err,
 	    sizeof(err))) != 0) {
 		tk_log(LOG_ERR, "%s", err[0] != '\0' ? err : tk_strerr(r));
+		tk_audit_config_error(err[0] != '\0' ? err : tk_strerr(r));
 		goto fail;
 	}
 	err[0] = '\0';
@@ -140,6 +141,7 @@ main(int argc, char **argv)
 	    sizeof(err))) != 0) {
 		tk_log(LOG_ERR, "master key %s: %s", conf.master_key,
 		    err[0] != '\0' ? err : tk_strerr(r));
+		tk_audit_config_error(err[0] != '\0' ? err : tk_strerr(r));
 		goto fail;
 	}
 	if ((r = tk_master_key_derive(key, TK_AUDIT_KDF_SUBKEY_ID,
@@ -166,10 +168,18 @@ main(int argc, char **argv)
 		tk_log(LOG_ERR, "cannot start: %s", tk_strerr(r));
 		goto fail;
 	}
-	if ((r = tk_server_run(srv)) != 0) {
-		tk_log(LOG_ERR, "event loop failed: %s", tk_strerr(r));
+	/* the chain records every start and stop (a start must be stored) */
+	if ((r = tk_audit_daemon(&d, "daemon_start", PACKAGE_VERSION)) != 0) {
+		tk_log(LOG_ERR, "cannot start: the audit trail cannot be "
+		    "written: %s", tk_strerr(r));
 		goto fail;
 	}
+	if ((r = tk_server_run(srv)) != 0) {
+		tk_log(LOG_ERR, "event loop failed: %s", tk_strerr(r));
+		(void)tk_audit_daemon(&d, "daemon_stop", "event loop failed");
+		goto fail;
+	}
+	(void)tk_audit_daemon(&d, "daemon_stop", NULL);
 	tk_log(LOG_INFO, "stopped");
 
 	status = EXIT_SUCCESS; /* success */

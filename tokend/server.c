@@ -64,6 +64,15 @@
 #define TK_ACCEPT_PAUSE_MS	100	/* after EMFILE/ENFILE */
 #define TK_SOCKET_DIR_MODE	0755
 #define TK_SOCKET_MODE		0666	/* SO_PEERCRED decides, not the mode */
+/*
+ * Connection shares: the callers other than root (screen lockers,
+ * tokenadm of administrators, anyone) together hold at most all but a
+ * quarter of max_connections, and one uid at most an eighth (at least
+ * one), so an unprivileged user who opens and holds connections cannot
+ * lock root's PAM logins (login, sshd, sudo) out, nor the other users.
+ */
+#define TK_ROOT_SHARE_DIV	4
+#define TK_UID_SHARE_DIV	8
 
 struct tk_conn {
 	int		 fd;
@@ -301,6 +310,31 @@ tk_conn_read(tk_server_t *s, struct tk_conn *c, int64_t now_ms)
 	return (0);
 }
 
+/*
+ * Whether a new connection of `uid' fits its share (TK_ROOT_SHARE_DIV,
+ * TK_UID_SHARE_DIV); root is bounded by max_connections alone.
+ */
+static bool
+tk_server_share_ok(const tk_server_t *s, uid_t uid)
+{
+	size_t i, others = 0, same = 0, others_max, uid_max;
+
+	if (uid == 0)
+		return (true);
+	others_max = s->maxconns - s->maxconns / TK_ROOT_SHARE_DIV;
+	uid_max = s->maxconns / TK_UID_SHARE_DIV;
+	if (uid_max == 0)
+		uid_max = 1;
+	for (i = 0; i < s->nconns; i++) {
+		if (s->conns[i]->peer.uid == 0)
+			continue;
+		others++;
+		if (s->conns[i]->peer.uid == uid)
+			same++;
+	}
+	return (others < others_max && same < uid_max);
+}
+
 static void
 tk_server_accept(tk_server_t *s, int64_t now_ms)
 {
@@ -333,6 +367,13 @@ tk_server_accept(tk_server_t *s, int64_t now_ms)
 		    &peer)) != 0) {
 			tk_log(LOG_NOTICE, "refusing connection of uid %lld: "
 			    "%s", (long long)peer.uid, tk_strerr(r));
+			(void)close(fd);
+			continue;
+		}
+		if (!tk_server_share_ok(s, peer.uid)) {
+			tk_log(LOG_WARNING, "uid %lld holds its share of "
+			    "max_connections (%zu): closing a new connection",
+			    (long long)peer.uid, s->maxconns);
 			(void)close(fd);
 			continue;
 		}

@@ -91,6 +91,56 @@ struct tk_audit_event {
 	const char	*reason;
 };
 
+/* one audit row read back (tk_store_audit_read); texts owned by it */
+struct tk_audit_row {
+	uint64_t	 seq;
+	int64_t		 time;
+	char		 host[TK_HOST_TEXT_MAX + 1];
+	char		 event[TK_SHORT_TEXT_MAX + 1];
+	char		 user[TK_USER_MAX + 1];
+	uint64_t	 cred;
+	char		 service[TK_SERVICE_MAX + 1];
+	char		 rhost[TK_RHOST_MAX + 1];
+	char		 tty[TK_TTY_MAX + 1];
+	int64_t		 uid;		/* -1 = none */
+	int64_t		 pid;		/* -1 = none */
+	char		 result[TK_SHORT_TEXT_MAX + 1];
+	char		 reason[TK_REASON_MAX + 1];
+};
+
+/* which audit rows tk_store_audit_read returns */
+struct tk_audit_filter {
+	uint64_t	 after;		/* rows with seq > after */
+	int64_t		 since;		/* time >= since (0: no bound) */
+	int64_t		 until;		/* time < until (0: no bound) */
+	const char	*user;		/* NULL: every user */
+};
+
+#define TK_RECOVERY_HASH_BYTES	32	/* keyed BLAKE2b of one code */
+
+/* one unused recovery code as stored: only its keyed hash */
+struct tk_recovery {
+	uint64_t	 id;
+	unsigned char	 hash[TK_RECOVERY_HASH_BYTES];
+};
+
+enum tk_grant_state {
+	TK_GRANT_ACTIVE = 1,
+	TK_GRANT_EXPIRED = 2,	/* ran out; its expiry is audited */
+	TK_GRANT_REVOKED = 3	/* replaced or ended early */
+};
+
+/* an emergency access grant (break-glass) */
+struct tk_grant {
+	uint64_t	 id;		/* assigned by tk_store_grant_insert */
+	char		 user[TK_USER_MAX + 1];
+	int64_t		 created;	/* UNIX time */
+	int64_t		 expires;	/* UNIX time: no use at or after it */
+	int64_t		 granted_by;	/* uid of the administrator */
+	int		 state;		/* enum tk_grant_state */
+	char		 reason[TK_REASON_MAX + 1];
+};
+
 typedef struct tk_store tk_store_t;
 
 /*
@@ -188,5 +238,58 @@ int tk_store_audit_append(tk_store_t *, const struct tk_audit_event *);
  * with the syslog copy).
  */
 int tk_store_audit_verify(tk_store_t *, uint64_t *count, uint64_t *bad_seq);
+/*
+ * Reads at most `max' audit rows matching *f, in sequence order, into
+ * rows[0..*n).  *more is true when further matching rows follow.  Rows
+ * are returned as stored (not verified); a text that does not fit its
+ * field is cut at the limit.  Returns 0, TK_ERR_INVAL or TK_ERR_STORE.
+ */
+int tk_store_audit_read(tk_store_t *, const struct tk_audit_filter *f,
+    struct tk_audit_row *rows, size_t max, size_t *n, bool *more);
+
+/*
+ * Recovery codes: the store holds only keyed hashes.  _replace deletes
+ * every code of `user' and stores n new hashes (n may be 0: voids the
+ * set).  _unused returns the unused codes of `user' (free with free()).
+ * _use marks code `id' used at `now' only if it was unused: 0, or
+ * TK_ERR_REPLAY when it was used meanwhile (nothing changed), or
+ * TK_ERR_NOTFOUND.  _count says how many unused codes `user' has.
+ */
+int tk_store_recovery_replace(tk_store_t *, const char *user,
+    const unsigned char (*hashes)[TK_RECOVERY_HASH_BYTES], size_t n,
+    int64_t now);
+int tk_store_recovery_unused(tk_store_t *, const char *user,
+    struct tk_recovery **list, size_t *n);
+int tk_store_recovery_use(tk_store_t *, uint64_t id, int64_t now);
+int tk_store_recovery_count(tk_store_t *, const char *user, uint64_t *n);
+
+/*
+ * Emergency access grants.  _insert ends (state revoked) any active
+ * grant of g->user and stores *g as the active one, assigning g->id.
+ * _active fills *g with the active grant of `user' (expired or not:
+ * the caller compares g->expires with its clock), or TK_ERR_NOTFOUND.
+ * _list returns active grants of `user' (NULL: all) by user; free with
+ * free().  _due returns active grants with expires <= now.  _end sets
+ * grant `id' from active to `state' (expired or revoked): 0, or
+ * TK_ERR_NOTFOUND when it was not active.
+ */
+int tk_store_grant_insert(tk_store_t *, struct tk_grant *g);
+int tk_store_grant_active(tk_store_t *, const char *user,
+    struct tk_grant *g);
+int tk_store_grant_list(tk_store_t *, const char *user,
+    struct tk_grant **list, size_t *n);
+int tk_store_grant_due(tk_store_t *, int64_t now, struct tk_grant **list,
+    size_t *n);
+int tk_store_grant_end(tk_store_t *, uint64_t id, int state);
+
+/*
+ * Writes a consistent copy of the whole store into the new file `path'
+ * (created here with O_EXCL|O_NOFOLLOW, mode 0600; an existing file or
+ * link is never touched).  Must be called outside a transaction.
+ * Returns 0, TK_ERR_EXISTS (a file or link is there), TK_ERR_PERM (the
+ * directory refuses), TK_ERR_INVAL (not an absolute path), TK_ERR_FULL
+ * or TK_ERR_STORE; a failed copy is removed.
+ */
+int tk_store_backup(tk_store_t *, const char *path);
 
 #endif /* TK_STORE_H */

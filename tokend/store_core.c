@@ -355,3 +355,148 @@ tk_store_ping(tk_store_t *s)
 		return (TK_ERR_INVAL);
 	return (s->ops->ping(s));
 }
+
+int
+tk_store_audit_read(tk_store_t *s, const struct tk_audit_filter *f,
+    struct tk_audit_row *rows, size_t max, size_t *n, bool *more)
+{
+	if (n != NULL)
+		*n = 0;
+	if (more != NULL)
+		*more = false;
+	if (s == NULL || f == NULL || rows == NULL || n == NULL ||
+	    more == NULL || max == 0 || max > TK_LIST_MAX ||
+	    f->after > TK_STORE_ID_MAX || f->since < 0 || f->until < 0 ||
+	    (f->user != NULL && !user_ok(f->user)))
+		return (TK_ERR_INVAL);
+	return (s->ops->audit_read(s, f, rows, max, n, more));
+}
+
+int
+tk_store_recovery_replace(tk_store_t *s, const char *user,
+    const unsigned char (*hashes)[TK_RECOVERY_HASH_BYTES], size_t n,
+    int64_t now)
+{
+	int r;
+
+	if (s == NULL || !user_ok(user) || (n > 0 && hashes == NULL) ||
+	    n > TK_RECOVERY_COUNT_MAX)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "recovery code issue")) != 0)
+		return (r);
+	return (s->ops->recovery_replace(s, user, hashes, n, now));
+}
+
+int
+tk_store_recovery_unused(tk_store_t *s, const char *user,
+    struct tk_recovery **list, size_t *n)
+{
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL || !user_ok(user))
+		return (TK_ERR_INVAL);
+	return (s->ops->recovery_unused(s, user, list, n));
+}
+
+int
+tk_store_recovery_use(tk_store_t *s, uint64_t id, int64_t now)
+{
+	int r;
+
+	if (s == NULL || !id_ok(id))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "recovery code use")) != 0)
+		return (r);
+	return (s->ops->recovery_use(s, id, now));
+}
+
+int
+tk_store_recovery_count(tk_store_t *s, const char *user, uint64_t *n)
+{
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || n == NULL || !user_ok(user))
+		return (TK_ERR_INVAL);
+	return (s->ops->recovery_count(s, user, n));
+}
+
+int
+tk_store_grant_insert(tk_store_t *s, struct tk_grant *g)
+{
+	int r;
+
+	if (s == NULL || g == NULL)
+		return (TK_ERR_INVAL);
+	g->id = 0;
+	if (!user_ok(g->user) || !text_ok(g->reason, TK_REASON_MAX, true) ||
+	    g->state != TK_GRANT_ACTIVE || g->expires <= g->created)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "grant insert")) != 0)
+		return (r);
+	return (s->ops->grant_insert(s, g));
+}
+
+int
+tk_store_grant_active(tk_store_t *s, const char *user, struct tk_grant *g)
+{
+	if (g != NULL)
+		memset(g, 0, sizeof(*g));
+	if (s == NULL || g == NULL || !user_ok(user))
+		return (TK_ERR_INVAL);
+	return (s->ops->grant_active(s, user, g));
+}
+
+int
+tk_store_grant_list(tk_store_t *s, const char *user, struct tk_grant **list,
+    size_t *n)
+{
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL ||
+	    (user != NULL && !user_ok(user)))
+		return (TK_ERR_INVAL);
+	return (s->ops->grant_list(s, user, 0, list, n));
+}
+
+int
+tk_store_grant_due(tk_store_t *s, int64_t now, struct tk_grant **list,
+    size_t *n)
+{
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL || now <= 0)
+		return (TK_ERR_INVAL);
+	return (s->ops->grant_list(s, NULL, now, list, n));
+}
+
+int
+tk_store_grant_end(tk_store_t *s, uint64_t id, int state)
+{
+	int r;
+
+	if (s == NULL || !id_ok(id) ||
+	    (state != TK_GRANT_EXPIRED && state != TK_GRANT_REVOKED))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "grant end")) != 0)
+		return (r);
+	return (s->ops->grant_end(s, id, state));
+}
+
+int
+tk_store_backup(tk_store_t *s, const char *path)
+{
+	if (s == NULL || path == NULL || path[0] != '/' ||
+	    !text_ok(path, TK_PATH_MAX, false))
+		return (TK_ERR_INVAL);
+	if (s->ops->in_transaction(s)) {
+		tk_log(LOG_ERR, "store: backup inside a transaction refused");
+		return (TK_ERR_INVAL);
+	}
+	return (s->ops->backup(s, path));
+}

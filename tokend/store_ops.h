@@ -66,6 +66,22 @@ struct tk_store_ops {
 		    const struct tk_audit_event *,
 		    const unsigned char mac[TK_STORE_MAC_BYTES]);
 	int	(*audit_walk)(tk_store_t *, tk_store_audit_fn_t *, void *);
+	int	(*audit_read)(tk_store_t *, const struct tk_audit_filter *,
+		    struct tk_audit_row *, size_t, size_t *, bool *);
+	int	(*recovery_replace)(tk_store_t *, const char *,
+		    const unsigned char (*)[TK_RECOVERY_HASH_BYTES], size_t,
+		    int64_t);
+	int	(*recovery_unused)(tk_store_t *, const char *,
+		    struct tk_recovery **, size_t *);
+	int	(*recovery_use)(tk_store_t *, uint64_t, int64_t);
+	int	(*recovery_count)(tk_store_t *, const char *, uint64_t *);
+	int	(*grant_insert)(tk_store_t *, struct tk_grant *);
+	int	(*grant_active)(tk_store_t *, const char *, struct tk_grant *);
+	/* user NULL: all; due_before > 0: only those expiring by then */
+	int	(*grant_list)(tk_store_t *, const char *, int64_t,
+		    struct tk_grant **, size_t *);
+	int	(*grant_end)(tk_store_t *, uint64_t, int);
+	int	(*backup)(tk_store_t *, const char *);
 };
 
 /*

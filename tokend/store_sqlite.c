@@ -94,7 +94,26 @@ static const char *const tk_sqlite_migrations[] = {
 	" pid INTEGER NOT NULL,"
 	" result TEXT NOT NULL,"
 	" reason TEXT NOT NULL,"
-	" mac BLOB NOT NULL);"
+	" mac BLOB NOT NULL);",
+	/* 1 -> 2: recovery codes (keyed hashes only) and emergency grants */
+	"CREATE TABLE recovery_codes ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT NOT NULL,"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" created INTEGER NOT NULL,"
+	" used INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1)),"
+	" used_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX recovery_codes_user ON recovery_codes (user);"
+	"CREATE TABLE grants ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL CHECK (expires > created),"
+	" granted_by INTEGER NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+	" reason TEXT NOT NULL);"
+	/* at most one active grant a user */
+	"CREATE UNIQUE INDEX grants_active ON grants (user) WHERE state = 1;",
 };
 
 /* the schema version this program writes */
@@ -110,6 +129,15 @@ enum {
 	CC_ID, CC_USER, CC_KIND, CC_STATE, CC_LABEL, CC_CREATED,
 	CC_LAST_USED, CC_EXPIRES, CC_DIGITS, CC_ALGORITHM, CC_PERIOD,
 	CC_LAST_STEP, CC_KEY_ID, CC_SEALED
+};
+
+#define GRANT_COLUMNS \
+	"id, user, created, expires, granted_by, state, reason"
+
+/* column numbers of GRANT_COLUMNS */
+enum {
+	GC_ID, GC_USER, GC_CREATED, GC_EXPIRES, GC_GRANTED_BY, GC_STATE,
+	GC_REASON
 };
 
 /* column numbers of ST_AUDIT_WALK, and parameter numbers - 1 of insert */
@@ -141,6 +169,18 @@ enum tk_sqlite_st {
 	ST_AUDIT_LAST,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_WALK,
+	ST_AUDIT_READ,
+	ST_RECOVERY_DELETE,
+	ST_RECOVERY_INSERT,
+	ST_RECOVERY_UNUSED,
+	ST_RECOVERY_USE,
+	ST_RECOVERY_EXISTS,
+	ST_RECOVERY_COUNT,
+	ST_GRANT_END_USER,
+	ST_GRANT_INSERT,
+	ST_GRANT_ACTIVE,
+	ST_GRANT_LIST,
+	ST_GRANT_END,
 	ST_END
 };
 
@@ -210,6 +250,39 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	[ST_AUDIT_WALK] =
 	    "SELECT seq, time, host, event, user, cred, service, rhost, tty, "
 	    "uid, pid, result, reason, mac FROM audit ORDER BY seq",
+	/* the same first 13 columns as ST_AUDIT_WALK */
+	[ST_AUDIT_READ] =
+	    "SELECT seq, time, host, event, user, cred, service, rhost, tty, "
+	    "uid, pid, result, reason FROM audit WHERE seq > ?1 "
+	    "AND (?2 = 0 OR time >= ?2) AND (?3 = 0 OR time < ?3) "
+	    "AND (?4 IS NULL OR user = ?4) ORDER BY seq LIMIT ?5",
+	[ST_RECOVERY_DELETE] = "DELETE FROM recovery_codes WHERE user = ?1",
+	[ST_RECOVERY_INSERT] =
+	    "INSERT INTO recovery_codes (user, hash, created) "
+	    "VALUES (?1, ?2, ?3)",
+	[ST_RECOVERY_UNUSED] =
+	    "SELECT id, hash FROM recovery_codes WHERE user = ?1 AND used = 0 "
+	    "ORDER BY id",
+	/* single use: its row count alone decides (like ST_TOTP_ACCEPT) */
+	[ST_RECOVERY_USE] =
+	    "UPDATE recovery_codes SET used = 1, used_at = ?1 "
+	    "WHERE id = ?2 AND used = 0",
+	[ST_RECOVERY_EXISTS] = "SELECT 1 FROM recovery_codes WHERE id = ?1",
+	[ST_RECOVERY_COUNT] =
+	    "SELECT count(*) FROM recovery_codes WHERE user = ?1 AND used = 0",
+	[ST_GRANT_END_USER] =
+	    "UPDATE grants SET state = 3 WHERE user = ?1 AND state = 1",
+	[ST_GRANT_INSERT] =
+	    "INSERT INTO grants (user, created, expires, granted_by, state, "
+	    "reason) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+	[ST_GRANT_ACTIVE] =
+	    "SELECT " GRANT_COLUMNS " FROM grants WHERE user = ?1 AND state = 1",
+	[ST_GRANT_LIST] =
+	    "SELECT " GRANT_COLUMNS " FROM grants WHERE state = 1 "
+	    "AND (?1 = 0 OR expires <= ?1) AND (?2 IS NULL OR user = ?2) "
+	    "ORDER BY user, id",
+	[ST_GRANT_END] =
+	    "UPDATE grants SET state = ?1 WHERE id = ?2 AND state = 1",
 };
 
 struct tk_store_sqlite {
@@ -1372,6 +1445,506 @@ sq_audit_walk(tk_store_t *s, tk_store_audit_fn_t *fn, void *arg)
 	return (r);
 }
 
+/* copies a text column into out[max + 1], cut at max bytes or a NUL */
+static void
+row_text(sqlite3_stmt *st, int col, char *out, size_t max)
+{
+	const unsigned char *t;
+	int n;
+	size_t len;
+
+	out[0] = '\0';
+	t = sqlite3_column_text(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if (t == NULL || n <= 0)
+		return;
+	len = (size_t)n < max ? (size_t)n : max;
+	len = strnlen((const char *)t, len);
+	memcpy(out, t, len);
+	out[len] = '\0';
+}
+
+static int
+sq_audit_read(tk_store_t *s, const struct tk_audit_filter *f,
+    struct tk_audit_row *rows, size_t max, size_t *np, bool *more)
+{
+	struct tk_store_sqlite *q = sq(s);
+	struct tk_audit_row *w;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int64_t seq, cred;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_AUDIT_READ, &st)) != 0)
+		return (r);
+	/* one row more than asked for says whether more follow */
+	if (sqlite3_bind_int64(st, 1, (int64_t)f->after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, f->since) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, f->until) != SQLITE_OK ||
+	    (f->user != NULL ? bind_text(st, 4, f->user) :
+	    sqlite3_bind_null(st, 4)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, (int64_t)max + 1) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == max) {
+			*more = true;
+			break;
+		}
+		w = &rows[n];
+		memset(w, 0, sizeof(*w));
+		seq = sqlite3_column_int64(st, AC_SEQ);
+		cred = sqlite3_column_int64(st, AC_CRED);
+		w->seq = seq > 0 ? (uint64_t)seq : 0;
+		w->time = sqlite3_column_int64(st, AC_TIME);
+		w->cred = cred > 0 ? (uint64_t)cred : 0;
+		w->uid = sqlite3_column_int64(st, AC_UID);
+		w->pid = sqlite3_column_int64(st, AC_PID);
+		row_text(st, AC_HOST, w->host, sizeof(w->host) - 1);
+		row_text(st, AC_EVENT, w->event, sizeof(w->event) - 1);
+		row_text(st, AC_USER, w->user, sizeof(w->user) - 1);
+		row_text(st, AC_SERVICE, w->service, sizeof(w->service) - 1);
+		row_text(st, AC_RHOST, w->rhost, sizeof(w->rhost) - 1);
+		row_text(st, AC_TTY, w->tty, sizeof(w->tty) - 1);
+		row_text(st, AC_RESULT, w->result, sizeof(w->result) - 1);
+		row_text(st, AC_REASON, w->reason, sizeof(w->reason) - 1);
+		n++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "audit read");
+		goto fail;
+	}
+	*np = n;
+
+	r = 0; /* success */
+ fail:
+	if (r != 0)
+		*more = false;
+	sq_done(st);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* recovery codes */
+
+static int
+sq_recovery_replace(tk_store_t *s, const char *user,
+    const unsigned char (*hashes)[TK_RECOVERY_HASH_BYTES], size_t n,
+    int64_t now)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int r;
+
+	if ((r = sq_stmt(q, ST_RECOVERY_DELETE, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "recovery code delete")) != 0)
+		goto fail;
+	sq_done(st);
+	st = NULL;
+	if ((r = sq_stmt(q, ST_RECOVERY_INSERT, &st)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (bind_text(st, 1, user) != SQLITE_OK ||
+		    sqlite3_bind_blob(st, 2, hashes[i], TK_RECOVERY_HASH_BYTES,
+		    SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 3, now) != SQLITE_OK) {
+			r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+			goto fail;
+		}
+		if ((r = sq_exec(q, st, "recovery code insert")) != 0)
+			goto fail;
+		sq_done(st);
+	}
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_recovery_unused(tk_store_t *s, const char *user,
+    struct tk_recovery **listp, size_t *np)
+{
+	struct tk_store_sqlite *q = sq(s);
+	struct tk_recovery *list = NULL, *grown;
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	size_t n = 0, cap = 0;
+	int64_t id;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_RECOVERY_UNUSED, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*list)) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			cap = cap == 0 ? TK_SQLITE_LIST_FIRST : cap * 2;
+			if ((grown = reallocarray(list, cap,
+			    sizeof(*list))) == NULL) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			list = grown;
+		}
+		id = sqlite3_column_int64(st, 0);
+		blob = sqlite3_column_blob(st, 1);
+		if (id <= 0 || blob == NULL || sqlite3_column_bytes(st, 1) !=
+		    TK_RECOVERY_HASH_BYTES) {
+			r = sq_corrupt(q, "recovery_codes", "bad id or hash");
+			goto fail;
+		}
+		list[n].id = (uint64_t)id;
+		memcpy(list[n].hash, blob, TK_RECOVERY_HASH_BYTES);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "recovery code list");
+		goto fail;
+	}
+	*listp = list;
+	*np = n;
+	list = NULL;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	free(list);
+	return (r);
+}
+
+static int
+sq_recovery_use(tk_store_t *s, uint64_t id, int64_t now)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_RECOVERY_USE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "recovery code use")) != 0)
+		goto fail;
+	if (sqlite3_changes(q->db) == 1)
+		goto fail;	/* r == 0: used now */
+	sq_done(st);
+	st = NULL;
+	/* nothing changed: used before, or no such code */
+	if ((r = sq_stmt(q, ST_RECOVERY_EXISTS, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK)
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = TK_ERR_REPLAY;
+	else if (rc == SQLITE_DONE)
+		r = TK_ERR_NOTFOUND;
+	else
+		r = sq_fail(q, rc, "recovery code lookup");
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_recovery_count(tk_store_t *s, const char *user, uint64_t *n)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_RECOVERY_COUNT, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = sq_fail(q, rc, "recovery code count");
+		goto fail;
+	}
+	/* COUNT() is never negative */
+	*n = (uint64_t)sqlite3_column_int64(st, 0);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* emergency grants */
+
+static int
+grant_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_grant *g)
+{
+	int64_t id, state;
+
+	memset(g, 0, sizeof(*g));
+	id = sqlite3_column_int64(st, GC_ID);
+	state = sqlite3_column_int64(st, GC_STATE);
+	if (id <= 0 || state < TK_GRANT_ACTIVE || state > TK_GRANT_REVOKED)
+		return (sq_corrupt(q, "grants", "number out of range"));
+	if (column_text(st, GC_USER, g->user, TK_USER_MAX) != 0 ||
+	    g->user[0] == '\0' ||
+	    column_text(st, GC_REASON, g->reason, TK_REASON_MAX) != 0)
+		return (sq_corrupt(q, "grants", "bad user or reason"));
+	g->id = (uint64_t)id;
+	g->state = (int)state;
+	g->created = sqlite3_column_int64(st, GC_CREATED);
+	g->expires = sqlite3_column_int64(st, GC_EXPIRES);
+	g->granted_by = sqlite3_column_int64(st, GC_GRANTED_BY);
+	return (0);
+}
+
+static int
+sq_grant_insert(tk_store_t *s, struct tk_grant *g)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	/* a new grant replaces the active one (grants_active index) */
+	if ((r = sq_stmt(q, ST_GRANT_END_USER, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, g->user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "grant replace")) != 0)
+		goto fail;
+	sq_done(st);
+	st = NULL;
+	if ((r = sq_stmt(q, ST_GRANT_INSERT, &st)) != 0)
+		goto fail;
+	if (bind_text(st, 1, g->user) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, g->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, g->expires) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, g->granted_by) != SQLITE_OK ||
+	    bind_text(st, 5, g->reason) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "grant insert")) != 0)
+		goto fail;
+	g->id = (uint64_t)sqlite3_last_insert_rowid(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_grant_active(tk_store_t *s, const char *user, struct tk_grant *g)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_GRANT_ACTIVE, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, user) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TK_ERR_NOTFOUND;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "grant get");
+		goto fail;
+	}
+	if ((r = grant_from_row(q, st, g)) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_grant_list(tk_store_t *s, const char *user, int64_t due_before,
+    struct tk_grant **listp, size_t *np)
+{
+	struct tk_store_sqlite *q = sq(s);
+	struct tk_grant *list = NULL, *grown;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, cap = 0;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_GRANT_LIST, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, due_before) != SQLITE_OK ||
+	    (user != NULL ? bind_text(st, 2, user) :
+	    sqlite3_bind_null(st, 2)) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*list)) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			cap = cap == 0 ? TK_SQLITE_LIST_FIRST : cap * 2;
+			if ((grown = reallocarray(list, cap,
+			    sizeof(*list))) == NULL) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			list = grown;
+		}
+		if ((r = grant_from_row(q, st, &list[n])) != 0)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "grant list");
+		goto fail;
+	}
+	*listp = list;
+	*np = n;
+	list = NULL;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	free(list);
+	return (r);
+}
+
+static int
+sq_grant_end(tk_store_t *s, uint64_t id, int state)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_GRANT_END, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int(st, 1, state) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "grant end")) != 0)
+		goto fail;
+	if (sqlite3_changes(q->db) != 1)
+		r = TK_ERR_NOTFOUND;
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
+/* online backup (SQLite backup API) into a file created here */
+
+static int
+sq_backup(tk_store_t *s, const char *path)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3 *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	struct stat fsb, psb;
+	int fd = -1, rc, rf, r;
+	bool created = false;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    TK_SQLITE_FILE_MODE);
+	if (fd == -1) {
+		tk_log(LOG_ERR, "store: backup %s: %s", path, strerror(errno));
+		r = errno == EEXIST ? TK_ERR_EXISTS :
+		    errno == EACCES || errno == EPERM || errno == EROFS ?
+		    TK_ERR_PERM : errno == ENOSPC || errno == EDQUOT ?
+		    TK_ERR_FULL : TK_ERR_IO;
+		goto fail;
+	}
+	created = true;
+	if (fstat(fd, &fsb) == -1) {
+		tk_log(LOG_ERR, "store: backup %s: %s", path, strerror(errno));
+		r = TK_ERR_IO;
+		goto fail;
+	}
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		tk_log(LOG_ERR, "store: backup %s: %s", path,
+		    dst != NULL ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	/* the file SQLite opened is the one created above */
+	if (lstat(path, &psb) == -1 || psb.st_dev != fsb.st_dev ||
+	    psb.st_ino != fsb.st_ino) {
+		tk_log(LOG_ERR, "store: backup %s was replaced while opening",
+		    path);
+		created = false;	/* not ours any more: leave it */
+		r = TK_ERR_PERM;
+		goto fail;
+	}
+	if ((bk = sqlite3_backup_init(dst, "main", q->db, "main")) == NULL) {
+		tk_log(LOG_ERR, "store: backup %s: %s", path,
+		    sqlite3_errmsg(dst));
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	/* one step: the copy is one consistent read of the store */
+	rc = sqlite3_backup_step(bk, -1);
+	rf = sqlite3_backup_finish(bk);
+	bk = NULL;
+	if (rc != SQLITE_DONE || rf != SQLITE_OK) {
+		rc = rc != SQLITE_DONE ? rc : rf;
+		tk_log(LOG_ERR, "store: backup %s: %s", path,
+		    sqlite3_errstr(rc));
+		r = (rc & 0xff) == SQLITE_FULL ? TK_ERR_FULL : TK_ERR_STORE;
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		r = TK_ERR_STORE;
+		goto fail;
+	}
+	dst = NULL;
+	if (fsync(fd) == -1) {
+		tk_log(LOG_ERR, "store: backup %s: %s", path, strerror(errno));
+		r = errno == ENOSPC || errno == EDQUOT ? TK_ERR_FULL : TK_ERR_IO;
+		goto fail;
+	}
+	created = false;	/* keep it */
+
+	r = 0; /* success */
+ fail:
+	if (bk != NULL)
+		(void)sqlite3_backup_finish(bk);
+	if (dst != NULL)
+		(void)sqlite3_close(dst);
+	if (fd != -1)
+		(void)close(fd);
+	if (created)
+		(void)unlink(path);
+	return (r);
+}
+
 static const struct tk_store_ops tk_sqlite_ops = {
 	.kind = "sqlite",
 	.close = sq_close,
@@ -1394,4 +1967,14 @@ static const struct tk_store_ops tk_sqlite_ops = {
 	.audit_last = sq_audit_last,
 	.audit_insert = sq_audit_insert,
 	.audit_walk = sq_audit_walk,
+	.audit_read = sq_audit_read,
+	.recovery_replace = sq_recovery_replace,
+	.recovery_unused = sq_recovery_unused,
+	.recovery_use = sq_recovery_use,
+	.recovery_count = sq_recovery_count,
+	.grant_insert = sq_grant_insert,
+	.grant_active = sq_grant_active,
+	.grant_list = sq_grant_list,
+	.grant_end = sq_grant_end,
+	.backup = sq_backup,
 };

@@ -82,9 +82,15 @@ fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 		r |= tk_msg_set_uint(a, TK_KEY_FACTORS, f->factors);
 		r |= tk_msg_set_bool(a, TK_KEY_LOCKED, f->locked);
 		r |= tk_msg_set_uint(a, TK_KEY_FAILURES, 0);
+		if (f->grant_until != 0)
+			r |= tk_msg_set_uint(a, TK_KEY_EXPIRES,
+			    f->grant_until);
 		break;
 	case TK_MSG_TOTP_VERIFY:
 		r |= tk_msg_set_uint(a, TK_KEY_CRED, 1);
+		if (f->recovery_left >= 0)
+			r |= tk_msg_set_uint(a, TK_KEY_RECOVERY_LEFT,
+			    (uint64_t)f->recovery_left);
 		break;
 	case TK_MSG_TOTP_ENROLL_BEGIN:
 		r |= tk_msg_set_text(a, TK_KEY_USER, f->user);
@@ -127,6 +133,8 @@ fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 	case TK_MSG_USER_UNLOCK:
 		r |= tk_msg_set_uint(a, TK_KEY_FAILURES, 4);
 		break;
+	case TK_MSG_GRANT_LIST:
+		break;		/* no grants: an empty list */
 	}
 	return (r != 0 ? -1 : 0);
 }
@@ -168,6 +176,9 @@ serve(struct faked *f, int fd)
 		goto out;
 	if (st == TK_ST_THROTTLED &&
 	    tk_msg_set_uint(ans, TK_KEY_RETRY_AFTER, f->retry_after) != 0)
+		goto out;
+	if (st == TK_ST_GRANTED && !f->grant_no_expires &&
+	    tk_msg_set_uint(ans, TK_KEY_EXPIRES, f->grant_until) != 0)
 		goto out;
 	if (tk_msg_encode(ans, &out, &outlen) != 0)
 		goto out;
@@ -220,6 +231,9 @@ faked_reset(struct faked *f)
 	f->retry_after = 0;
 	f->list_total = 0;
 	f->list_more_empty = false;
+	f->grant_until = 0;
+	f->grant_no_expires = false;
+	f->recovery_left = -1;
 	f->offset = 0;
 	f->code[0] = f->service[0] = f->tty[0] = f->user[0] = '\0';
 	pthread_mutex_unlock(&f->lock);

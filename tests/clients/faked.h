@@ -31,6 +31,10 @@ struct faked {
 						   paged from OFFSET */
 	bool		 list_more_empty;	/* CRED_LIST: an empty page
 						   that claims more */
+	uint64_t	 grant_until;		/* USER_STATUS and a GRANTED
+						   GRANT_USE: EXPIRES, 0 none */
+	bool		 grant_no_expires;	/* GRANTED without EXPIRES */
+	int64_t		 recovery_left;		/* ok TOTP_VERIFY: -1 none */
 
 	/* what was received */
 	unsigned	 count[TK_MSG_TYPE_END];

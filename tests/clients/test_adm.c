@@ -465,6 +465,30 @@ usage_errors(void **state)
 		{ "revoke", "--all", NULL },
 		{ "unlock", NULL },
 		{ "unlock", "a", "b", NULL },
+		{ "recovery", NULL },
+		{ "recovery", "alice", "--count", "0", NULL },
+		{ "recovery", "alice", "--count", "21", NULL },
+		{ "recovery", "alice", "bob", NULL },
+		{ "grant", "alice", "--for", "1h", NULL },
+		{ "grant", "alice", "--reason", "r", NULL },
+		{ "grant", "alice", "--for", "0m", "--reason", "r", NULL },
+		{ "grant", "alice", "--for", "1w", "--reason", "r", NULL },
+		{ "grant", "alice", "--for", "367d", "--reason", "r", NULL },
+		{ "grant", "alice", "--for", "1h", "--reason", "", NULL },
+		{ "revoke-grant", NULL },
+		{ "grants", "a", "b", NULL },
+		{ "audit", NULL },
+		{ "audit", "check", NULL },
+		{ "audit", "verify", "x", NULL },
+		{ "audit", "export", NULL },
+		{ "audit", "export", "--format", "xml", NULL },
+		{ "audit", "export", "--format", "jsonl", "--bom", NULL },
+		{ "audit", "export", "--format", "csv", "--since", "2024-13-01",
+		    NULL },
+		{ "audit", "export", "--format", "csv", "--until", "24-01-01",
+		    NULL },
+		{ "backup", NULL },
+		{ "backup", "a", "b", NULL },
 	};
 	size_t i;
 	int rc;
@@ -485,7 +509,8 @@ static void
 help_everywhere(void **state)
 {
 	static const char *const cmds[] = { "init", "status", "enroll",
-	    "confirm", "list", "revoke", "unlock" };
+	    "confirm", "list", "revoke", "unlock", "recovery", "grant",
+	    "revoke-grant", "grants", "audit", "backup" };
 	size_t i;
 
 	assert_int_equal(adm("--help", NULL), TK_EXIT_OK);

@@ -365,13 +365,15 @@ map_statuses(void **state)
 		    PAM_AUTHINFO_UNAVAIL },
 		{ TK_ST_VERSION, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
 		{ TK_ST_EXPIRED, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
+		/* granted passes only through login.c's GRANT_USE step */
+		{ TK_ST_GRANTED, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
 		{ TK_ST_END, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
 		{ (enum tk_status)999, PAM_AUTHINFO_UNAVAIL,
 		    PAM_AUTHINFO_UNAVAIL },
 	};
 	size_t i;
 
-	assert_int_equal(TK_ST_END, 13);
+	assert_int_equal(TK_ST_END, 14);
 	for (i = 0; i < NITEMS(table); i++) {
 		assert_int_equal(code_of(0, table[i].st, false), table[i].pam);
 		assert_int_equal(code_of(0, table[i].st, true),
@@ -398,6 +400,16 @@ code_shapes(void **state)
 		"", "12a456", " 123456", "123456 ", "123456\n", "-12345",
 		"+123456", "12 3456", "\xef\xbc\x91\xef\xbc\x92", "0x1234",
 	};
+	static const char *const recovery_ok[] = {
+		"abcd-efgh-jkmn", "ABCD-EFGH-JKMN", "abcdefghjkmn",
+		"0il0-1234-zzzz", "123456789012",
+	};
+	static const char *const recovery_bad[] = {
+		"abcd-efgh-jkm", "abcd-efgh-jkmnp", "abcdefghjkm",
+		"abcd_efgh_jkmn", "abcde-fghj-kmn", "abcd-efgh-jkmu",
+		"abcd efgh jkmn", "abcd-efgh-jkm\n", "abcd--efghjkm",
+		"abcd-efgh-jkm!",
+	};
 	size_t i;
 
 	memset(longest, '7', TK_CODE_MAX);
@@ -412,6 +424,14 @@ code_shapes(void **state)
 	for (i = 0; i < NITEMS(bad); i++)
 		if (tk_totp_code_check(bad[i]) != TK_PAM_ERR_INPUT)
 			fail_msg("code \"%s\" accepted", bad[i]);
+	/* recovery codes: 12 letters or digits, or xxxx-xxxx-xxxx */
+	for (i = 0; i < NITEMS(recovery_ok); i++)
+		if (tk_totp_code_check(recovery_ok[i]) != 0)
+			fail_msg("recovery code \"%s\" refused",
+			    recovery_ok[i]);
+	for (i = 0; i < NITEMS(recovery_bad); i++)
+		if (tk_totp_code_check(recovery_bad[i]) != TK_PAM_ERR_INPUT)
+			fail_msg("\"%s\" accepted", recovery_bad[i]);
 }
 
 static void
@@ -553,6 +573,91 @@ auth_not_enrolled(void **state)
 	    PAM_AUTHINFO_UNAVAIL);
 }
 
+/* an emergency grant: only GRANT_USE's "granted" passes, without a prompt */
+static void
+auth_grant(void **state)
+{
+	const char *nullok[] = { cfgarg, "nullok" };
+
+	fd_.grant_until = 1900000000;
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_GRANTED;
+	assert_int_equal(run_default(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 0);
+	assert_int_equal(cv.infos, 1);
+	assert_int_equal(fd_.count[TK_MSG_GRANT_USE], 1);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 0);
+	/* also for a user with no factor at all */
+	fd_.factors = 0;
+	assert_int_equal(run_default(), PAM_SUCCESS);
+	fd_.factors = TK_FACTOR_TOTP;
+	/* "ok" to GRANT_USE is not a pass */
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_OK;
+	assert_int_equal(run_default(), PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_AUTHINFO_UNAVAIL);
+	/* "granted" without its end is a broken answer */
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_GRANTED;
+	fd_.grant_no_expires = true;
+	assert_int_equal(run_default(), PAM_AUTHINFO_UNAVAIL);
+	fd_.grant_no_expires = false;
+	/* errors and refusals stay failures */
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_INTERNAL;
+	assert_int_equal(run_default(), PAM_AUTHINFO_UNAVAIL);
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_DENIED;
+	assert_int_equal(run_default(), PAM_AUTH_ERR);
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_LOCKED;
+	assert_int_equal(run_default(), PAM_MAXTRIES);
+	/* the grant ended meanwhile: the factor is asked as usual */
+	cv.prompts = 0;
+	fd_.count[TK_MSG_TOTP_VERIFY] = 0;
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_EXPIRED;
+	assert_int_equal(run_default(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 1);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 1);
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_NOT_FOUND;
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_WRONG;
+	assert_int_equal(run_default(), PAM_AUTH_ERR);
+	/* "granted" to the verification request is no pass either */
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_GRANTED;
+	assert_int_equal(run_default(), PAM_AUTHINFO_UNAVAIL);
+	/* locked: refused before the grant is even tried */
+	fd_.count[TK_MSG_GRANT_USE] = 0;
+	fd_.status[TK_MSG_GRANT_USE] = TK_ST_GRANTED;
+	fd_.locked = true;
+	assert_int_equal(run_default(), PAM_MAXTRIES);
+	assert_int_equal(fd_.count[TK_MSG_GRANT_USE], 0);
+	/* no grant in USER_STATUS: GRANT_USE is never sent */
+	fd_.locked = false;
+	fd_.grant_until = 0;
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_OK;
+	assert_int_equal(run_default(), PAM_SUCCESS);
+	assert_int_equal(fd_.count[TK_MSG_GRANT_USE], 0);
+}
+
+/* a recovery code: sent as typed, "N left" shown */
+static void
+auth_recovery(void **state)
+{
+	const char *nullok[] = { cfgarg, "nullok" };
+
+	fd_.factors = TK_FACTOR_RECOVERY;	/* no TOTP: still prompted */
+	fd_.recovery_left = 3;
+	cv.answer = "ABCD-efgh-jkmn";
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 1);
+	assert_string_equal(fd_.code, "ABCD-efgh-jkmn");
+	assert_int_equal(cv.infos, 1);
+	fd_.recovery_left = 0;
+	assert_int_equal(run_default(), PAM_SUCCESS);
+	assert_int_equal(cv.infos, 2);
+	/* a malformed one never reaches tokend */
+	fd_.count[TK_MSG_TOTP_VERIFY] = 0;
+	cv.answer = "abcd-efgh-jkmu";
+	assert_int_equal(run_default(), PAM_AUTH_ERR);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 0);
+}
+
 static void
 auth_daemon_trouble(void **state)
 {
@@ -659,6 +764,8 @@ main(void)
 		cmocka_unit_test_setup(auth_locked, case_setup),
 		cmocka_unit_test_setup(auth_throttled, case_setup),
 		cmocka_unit_test_setup(auth_not_enrolled, case_setup),
+		cmocka_unit_test_setup(auth_grant, case_setup),
+		cmocka_unit_test_setup(auth_recovery, case_setup),
 		cmocka_unit_test_setup(auth_daemon_trouble, case_setup),
 		cmocka_unit_test_setup(auth_bad_input_never_sent, case_setup),
 		cmocka_unit_test_setup(auth_conversation_fails, case_setup),

@@ -41,6 +41,14 @@ static const struct {
 	{ TK_MSG_CRED_LIST,		{ NO, NO, NO, OK, OK } },
 	{ TK_MSG_CRED_REVOKE,		{ NO, NO, NO, OK, OK } },
 	{ TK_MSG_USER_UNLOCK,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_AUDIT_VERIFY,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_AUDIT_EXPORT,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_RECOVERY_ISSUE,	{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_GRANT,			{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_GRANT_REVOKE,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_GRANT_LIST,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_GRANT_USE,		{ NO, OK, NO, OK, OK } },
+	{ TK_MSG_BACKUP,		{ NO, NO, NO, NO, OK } },
 };
 
 #define NMATRIX	(sizeof(matrix) / sizeof(matrix[0]))

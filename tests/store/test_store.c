@@ -193,12 +193,12 @@ test_open_creates_schema(void **state)
 	assert_int_equal(lstat(f->db, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
 	db_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('credentials', 'throttle', "
-	    "'audit')"), 3);
+	    "'audit', 'recovery_codes', 'grants')"), 5);
 	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND name = 'credentials_user'"), 1);
 	/* the WAL that now holds the writes is as private as the file */
@@ -219,7 +219,7 @@ test_open_migrates_empty_file(void **state)
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(chmod(f->db, 0600), 0);
 	open_ok(f);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
 	insert(f, "alice", TK_CRED_ACTIVE, "s");
 }
 
@@ -250,7 +250,7 @@ test_reopen_keeps_data(void **state)
 	assert_null(c.sealed);
 	assert_int_equal(c.sealed_len, 0);
 	/* the schema is not migrated twice */
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
 }
 
 static void
@@ -260,10 +260,10 @@ test_newer_schema_refused(void **state)
 
 	open_ok(f);
 	tk_store_close(&f->s);
-	db_exec(f->db, "PRAGMA user_version = 2");
+	db_exec(f->db, "PRAGMA user_version = 3");
 	assert_int_equal(open_err(f, f->db), TK_ERR_VERSION);
 	/* refused without writing: the version is still the newer one */
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 }
 
 static void
@@ -1389,6 +1389,360 @@ test_crash_after_commit(void **state)
 	crash(*state, true);
 }
 
+
+/* ---------------------------------------------------------------- */
+/* schema version 2: migration, recovery codes, grants, audit reads */
+
+/* the version-1 schema exactly as released (store_sqlite.c, step 0) */
+static const char v1_schema[] =
+	"CREATE TABLE credentials ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
+	" label TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER NOT NULL DEFAULT 0,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" digits INTEGER NOT NULL CHECK (digits IN (6, 8)),"
+	" algorithm INTEGER NOT NULL CHECK (algorithm IN (1, 2, 3)),"
+	" period INTEGER NOT NULL CHECK (period > 0),"
+	" last_step INTEGER NOT NULL DEFAULT 0 CHECK (last_step >= 0),"
+	" key_id INTEGER NOT NULL DEFAULT 0,"
+	" sealed BLOB);"
+	"CREATE INDEX credentials_user ON credentials (user);"
+	"CREATE TABLE throttle ("
+	" user TEXT PRIMARY KEY NOT NULL,"
+	" failures INTEGER NOT NULL CHECK (failures >= 0),"
+	" last_failure INTEGER NOT NULL,"
+	" locked INTEGER NOT NULL CHECK (locked IN (0, 1)));"
+	"CREATE TABLE audit ("
+	" seq INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" host TEXT NOT NULL,"
+	" event TEXT NOT NULL,"
+	" user TEXT NOT NULL,"
+	" cred INTEGER NOT NULL,"
+	" service TEXT NOT NULL,"
+	" rhost TEXT NOT NULL,"
+	" tty TEXT NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" result TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" mac BLOB NOT NULL);"
+	"PRAGMA user_version = 1;";
+
+static void
+test_migrate_v1_to_v2(void **state)
+{
+	struct fx *f = *state;
+	struct tk_cred c;
+	struct tk_recovery *list = NULL;
+	size_t n = 0;
+	uint64_t id, left = 9;
+	unsigned char h[1][TK_RECOVERY_HASH_BYTES];
+	sqlite3 *db = NULL;
+
+	/* a version-1 database with data, as the released program left it */
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(f->db, 0600), 0);
+	db_exec(f->db, "INSERT INTO credentials (user, kind, state, label, "
+	    "created, digits, algorithm, period, last_step, key_id, sealed) "
+	    "VALUES ('alice', 1, 2, 'old phone', 1700000000, 6, 1, 30, 77, "
+	    "5, x'0102')");
+	open_ok(f);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	/* the old row is intact */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(tk_store_cred_get(f->s, "alice", 1, &c), 0);
+	assert_string_equal(c.label, "old phone");
+	assert_int_equal(c.last_step, 77);
+	assert_int_equal(c.sealed_len, 2);
+	tk_cred_clear(&c);
+	/* and the new tables work */
+	memset(h, 0xab, sizeof(h));
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_replace(f->s, "alice",
+	    (const unsigned char (*)[TK_RECOVERY_HASH_BYTES])h, 1, T0), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(tk_store_recovery_count(f->s, "alice", &left), 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(tk_store_recovery_unused(f->s, "alice", &list, &n),
+	    0);
+	assert_int_equal(n, 1);
+	id = list[0].id;
+	free(list);
+	assert_true(id > 0);
+	/* reopening migrates nothing more */
+	open_ok(f);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM recovery_codes"),
+	    1);
+}
+
+static void
+test_recovery_single_use(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[3][TK_RECOVERY_HASH_BYTES];
+	struct tk_recovery *list = NULL;
+	size_t n = 0, i;
+	uint64_t left = 0, first;
+
+	open_ok(f);
+	for (i = 0; i < 3; i++)
+		memset(h[i], (int)i + 1, sizeof(h[i]));
+	/* outside a transaction: refused */
+	assert_int_equal(tk_store_recovery_replace(f->s, "bob",
+	    (const unsigned char (*)[TK_RECOVERY_HASH_BYTES])h, 3, T0),
+	    TK_ERR_INVAL);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_replace(f->s, "bob",
+	    (const unsigned char (*)[TK_RECOVERY_HASH_BYTES])h, 3, T0), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(tk_store_recovery_unused(f->s, "bob", &list, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_memory_equal(list[i].hash, h[i], sizeof(h[i]));
+	first = list[0].id;
+	free(list);
+	list = NULL;
+	/* only hashes are stored */
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM recovery_codes "
+	    "WHERE length(hash) = 32"), 3);
+
+	/* used once; the second use changes nothing */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_use(f->s, first, T0 + 1), 0);
+	assert_int_equal(tk_store_recovery_use(f->s, first, T0 + 2),
+	    TK_ERR_REPLAY);
+	assert_int_equal(tk_store_recovery_use(f->s, 999, T0 + 2),
+	    TK_ERR_NOTFOUND);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(tk_store_recovery_count(f->s, "bob", &left), 0);
+	assert_int_equal(left, 2);
+	assert_int_equal(db_int(f->db, "SELECT used_at FROM recovery_codes "
+	    "WHERE used = 1"), T0 + 1);
+	/* a use that is rolled back leaves the code unused */
+	assert_int_equal(tk_store_recovery_unused(f->s, "bob", &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_use(f->s, list[0].id, T0 + 3), 0);
+	tk_store_rollback(f->s);
+	free(list);
+	assert_int_equal(tk_store_recovery_count(f->s, "bob", &left), 0);
+	assert_int_equal(left, 2);
+
+	/* a new set voids the old one, used or not */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_replace(f->s, "bob",
+	    (const unsigned char (*)[TK_RECOVERY_HASH_BYTES])h, 1, T0 + 4), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(tk_store_recovery_count(f->s, "bob", &left), 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM recovery_codes"),
+	    1);
+	/* other users are untouched; bad arguments refused */
+	assert_int_equal(tk_store_recovery_count(f->s, "alice", &left), 0);
+	assert_int_equal(left, 0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_recovery_replace(f->s, "bob",
+	    (const unsigned char (*)[TK_RECOVERY_HASH_BYTES])h,
+	    TK_RECOVERY_COUNT_MAX + 1, T0), TK_ERR_INVAL);
+	assert_int_equal(tk_store_recovery_replace(f->s, "", NULL, 0, T0),
+	    TK_ERR_INVAL);
+	tk_store_rollback(f->s);
+	/* a tampered hash is an error, not a short hash */
+	db_exec(f->db, "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE recovery_codes SET hash = x'00'");
+	list = NULL;
+	assert_int_equal(tk_store_recovery_unused(f->s, "bob", &list, &n),
+	    TK_ERR_STORE);
+	assert_null(list);
+}
+
+static void
+test_grants(void **state)
+{
+	struct fx *f = *state;
+	struct tk_grant g, got, *list = NULL;
+	size_t n = 0;
+
+	open_ok(f);
+	memset(&g, 0, sizeof(g));
+	snprintf(g.user, sizeof(g.user), "alice");
+	snprintf(g.reason, sizeof(g.reason), "key lost on the train");
+	g.created = T0;
+	g.expires = T0 + 3600;
+	g.granted_by = 0;
+	g.state = TK_GRANT_ACTIVE;
+	assert_int_equal(tk_store_grant_insert(f->s, &g), TK_ERR_INVAL);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_grant_insert(f->s, &g), 0);
+	assert_true(g.id > 0);
+	/* a second grant replaces the first */
+	g.expires = T0 + 7200;
+	assert_int_equal(tk_store_grant_insert(f->s, &g), 0);
+	/* a grant that ends before it starts is refused */
+	g.expires = g.created;
+	assert_int_equal(tk_store_grant_insert(f->s, &g), TK_ERR_INVAL);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM grants"), 2);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM grants WHERE "
+	    "state = 1"), 1);
+	assert_int_equal(tk_store_grant_active(f->s, "alice", &got), 0);
+	assert_int_equal(got.expires, T0 + 7200);
+	assert_string_equal(got.reason, "key lost on the train");
+	assert_int_equal(tk_store_grant_active(f->s, "bob", &got),
+	    TK_ERR_NOTFOUND);
+	assert_int_equal(tk_store_grant_list(f->s, NULL, &list, &n), 0);
+	assert_int_equal(n, 1);
+	free(list);
+	/* due only once the clock reaches the expiry */
+	assert_int_equal(tk_store_grant_due(f->s, T0 + 7199, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	assert_int_equal(tk_store_grant_due(f->s, T0 + 7200, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_grant_end(f->s, list[0].id,
+	    TK_GRANT_EXPIRED), 0);
+	/* ends once */
+	assert_int_equal(tk_store_grant_end(f->s, list[0].id,
+	    TK_GRANT_REVOKED), TK_ERR_NOTFOUND);
+	assert_int_equal(tk_store_grant_end(f->s, list[0].id,
+	    TK_GRANT_ACTIVE), TK_ERR_INVAL);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	free(list);
+	assert_int_equal(tk_store_grant_active(f->s, "alice", &got),
+	    TK_ERR_NOTFOUND);
+	assert_int_equal(db_int(f->db, "SELECT state FROM grants ORDER BY id "
+	    "DESC LIMIT 1"), TK_GRANT_EXPIRED);
+}
+
+/* reads every row matching f into a count, following the pages */
+static size_t
+read_all(struct fx *fx, struct tk_audit_filter *flt, size_t page,
+    uint64_t *first, uint64_t *last)
+{
+	struct tk_audit_row rows[8];
+	size_t n, total = 0, i;
+	bool more;
+
+	assert_true(page <= 8);
+	*first = *last = 0;
+	flt->after = 0;
+	do {
+		assert_int_equal(tk_store_audit_read(fx->s, flt, rows, page,
+		    &n, &more), 0);
+		for (i = 0; i < n; i++) {
+			assert_true(rows[i].seq > flt->after);
+			flt->after = rows[i].seq;
+			if (*first == 0)
+				*first = rows[i].seq;
+			*last = rows[i].seq;
+		}
+		total += n;
+		assert_true(!more || n == page);
+	} while (more);
+	return (total);
+}
+
+static void
+test_audit_read_filters(void **state)
+{
+	struct fx *f = *state;
+	struct tk_audit_filter flt;
+	struct tk_audit_row rows[2];
+	uint64_t first, last;
+	size_t n;
+	bool more;
+
+	open_ok(f);
+	make_chain(f);			/* alice..erin at T0..T0+4 */
+	make_chain_at(f->s, T0 + 100);	/* the same at T0+100.. */
+	memset(&flt, 0, sizeof(flt));
+	assert_int_equal(read_all(f, &flt, 3, &first, &last), 10);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 10);
+	flt.user = "bob";
+	assert_int_equal(read_all(f, &flt, 1, &first, &last), 2);
+	assert_int_equal(first, 2);
+	assert_int_equal(last, 7);
+	flt.user = NULL;
+	flt.since = T0 + 3;		/* inclusive */
+	flt.until = T0 + 101;		/* exclusive */
+	assert_int_equal(read_all(f, &flt, 2, &first, &last), 3);
+	assert_int_equal(first, 4);
+	assert_int_equal(last, 6);
+	flt.user = "erin";
+	flt.since = T0 + 100;
+	flt.until = 0;
+	assert_int_equal(read_all(f, &flt, 8, &first, &last), 1);
+	assert_int_equal(first, 10);
+	/* fields come back as stored */
+	memset(&flt, 0, sizeof(flt));
+	flt.after = 1;
+	assert_int_equal(tk_store_audit_read(f->s, &flt, rows, 1, &n, &more),
+	    0);
+	assert_int_equal(n, 1);
+	assert_true(more);
+	assert_int_equal(rows[0].seq, 2);
+	assert_int_equal(rows[0].time, T0 + 1);
+	assert_string_equal(rows[0].user, "bob");
+	assert_string_equal(rows[0].result, "wrong");
+	assert_string_equal(rows[0].event, golden_ev1.event);
+	assert_int_equal(rows[0].cred, 2);
+	/* bad arguments */
+	assert_int_equal(tk_store_audit_read(f->s, &flt, rows, 0, &n, &more),
+	    TK_ERR_INVAL);
+	flt.user = "";
+	assert_int_equal(tk_store_audit_read(f->s, &flt, rows, 1, &n, &more),
+	    TK_ERR_INVAL);
+}
+
+static void
+test_backup(void **state)
+{
+	struct fx *f = *state;
+	char path[TK_TESTDIR_PATH_MAX], link[TK_TESTDIR_PATH_MAX];
+	struct stat sb;
+	tk_store_t *copy = NULL;
+	uint64_t count = 0, bad = 0;
+
+	open_ok(f);
+	insert(f, "alice", TK_CRED_ACTIVE, "secret");
+	make_chain(f);
+	tk_testdir_join(path, sizeof(path), f->dir, "copy.db");
+	assert_int_equal(tk_store_backup(f->s, "copy.db"), TK_ERR_INVAL);
+	assert_int_equal(tk_store_backup(f->s, path), 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* an existing file or a link is never overwritten */
+	assert_int_equal(tk_store_backup(f->s, path), TK_ERR_EXISTS);
+	tk_testdir_join(link, sizeof(link), f->dir, "link.db");
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(tk_store_backup(f->s, link), TK_ERR_EXISTS);
+	/* not inside a transaction */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	tk_testdir_join(link, sizeof(link), f->dir, "other.db");
+	assert_int_equal(tk_store_backup(f->s, link), TK_ERR_INVAL);
+	tk_store_rollback(f->s);
+	/* the copy opens, with the same data and a chain that verifies */
+	assert_int_equal(tk_store_open_sqlite(path, f->key, sizeof(f->key),
+	    &copy), 0);
+	assert_int_equal(tk_store_audit_verify(copy, &count, &bad), 0);
+	assert_int_equal(count, CHAIN_ROWS);
+	tk_store_close(&copy);
+	assert_int_equal(db_int(path, "SELECT COUNT(*) FROM credentials"), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1440,6 +1794,11 @@ main(void)
 		    teardown_full),
 		T(test_crash_before_commit),
 		T(test_crash_after_commit),
+		T(test_migrate_v1_to_v2),
+		T(test_recovery_single_use),
+		T(test_grants),
+		T(test_audit_read_filters),
+		T(test_backup),
 	};
 
 	if (sodium_init() < 0)

@@ -116,6 +116,7 @@ test_defaults(void **state)
 	assert_int_equal(c->max_failures, 10);
 	assert_int_equal(c->delay_base, 1);
 	assert_int_equal(c->delay_max, 30);
+	assert_int_equal(c->grant_max_duration, 86400);
 	assert_string_equal(c->factors, "totp");
 	assert_false(c->nullok);
 	assert_int_equal(c->timeout, 10);
@@ -151,6 +152,8 @@ test_every_key(void **state)
 	    "max_failures = 100\n"
 	    "delay_base = 0\n"
 	    "delay_max = 86400\n"
+	    "[grant]\n"
+	    "max_duration = 2592000\n"
 	    "[pam]\n"
 	    "factors = totp\n"
 	    "nullok = yes\n"
@@ -172,6 +175,7 @@ test_every_key(void **state)
 	assert_int_equal(c->max_failures, 100);
 	assert_int_equal(c->delay_base, 0);
 	assert_int_equal(c->delay_max, 86400);
+	assert_int_equal(c->grant_max_duration, 2592000);
 	assert_string_equal(c->factors, "totp");
 	assert_true(c->nullok);
 	assert_int_equal(c->timeout, 300);
@@ -258,6 +262,9 @@ static const struct bad bad_values[] = {
 	{ "throttle", "max_failures", "101" },
 	{ "throttle", "delay_base", "3601" },
 	{ "throttle", "delay_max", "86401" },
+	{ "grant", "max_duration", "59" },
+	{ "grant", "max_duration", "2592001" },
+	{ "grant", "max_duration", "8h" },
 	{ "pam", "factors", "" },
 	{ "pam", "factors", "fido2" },
 	{ "pam", "factors", "totp,totp" },

@@ -327,8 +327,9 @@ test_answer_not_ok(void **state)
 	assert_int_equal(dec("a3 0001 0101 0206", TK_DIR_ANSWER), 0);
 	assert_int_equal(dec("a3 0001 0101 0200", TK_DIR_ANSWER),
 	    TK_ERR_PROTO);
-	/* status out of range */
-	assert_int_equal(dec("a3 0001 0101 020d", TK_DIR_ANSWER),
+	/* status 13 (granted) is the last one; 14 is out of range */
+	assert_int_equal(dec("a3 0001 010f 020d", TK_DIR_ANSWER), 0);
+	assert_int_equal(dec("a3 0001 0101 020e", TK_DIR_ANSWER),
 	    TK_ERR_PROTO);
 	/* no status */
 	assert_int_equal(dec("a2 0001 0101", TK_DIR_ANSWER), TK_ERR_PROTO);
@@ -721,7 +722,10 @@ static void
 test_unknown_type(void **state)
 {
 	assert_int_equal(dec("a2 0001 0100", TK_DIR_REQUEST), TK_ERR_PROTO);
-	assert_int_equal(dec("a2 0001 0109", TK_DIR_REQUEST), TK_ERR_PROTO);
+	assert_int_equal(dec("a2 0001 0111", TK_DIR_REQUEST), TK_ERR_PROTO);
+	/* AUDIT_VERIFY (9) has no fields; BACKUP (16) needs its path */
+	assert_int_equal(dec("a2 0001 0109", TK_DIR_REQUEST), 0);
+	assert_int_equal(dec("a2 0001 0110", TK_DIR_REQUEST), TK_ERR_PROTO);
 	assert_int_equal(dec("a2 0001 011a00010001", TK_DIR_REQUEST),
 	    TK_ERR_PROTO);
 	assert_int_equal(dec("a2 0001 011bffffffffffffffff", TK_DIR_ANSWER),
@@ -736,6 +740,7 @@ test_unknown_type(void **state)
 	assert_string_equal(tk_status_name(TK_ST_NOT_ENROLLED),
 	    "not_enrolled");
 	assert_string_equal(tk_status_name(TK_ST_EXPIRED), "expired");
+	assert_string_equal(tk_status_name(TK_ST_GRANTED), "granted");
 	assert_string_equal(tk_status_name(TK_ST_END), "unknown");
 }
 

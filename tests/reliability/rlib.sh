@@ -1,0 +1,98 @@
+# rlib.sh -- helpers of the reliability tests, on top of tests/pam/lib.sh
+# (TAP, the private tokend, tokenadm, pam_wrapper, TOTP codes).
+. "$TOP_SRCDIR/tests/pam/lib.sh"
+
+REL_BUILDDIR=$TOP_BUILDDIR/tests/reliability
+REL_SRCDIR=$TOP_SRCDIR/tests/reliability
+PAMDRIVER=$REL_BUILDDIR/rel_pamdriver
+FAULTINJ_LIB=$REL_BUILDDIR/.libs/faultinj.so
+PEERCRED_LIB=$REL_BUILDDIR/.libs/peercred.so
+FAKED=$REL_SRCDIR/fakedaemon.py
+ABUSE=$REL_SRCDIR/abuse.py
+
+# rel_built: our preload libraries and driver exist (a build failure
+# otherwise, never a skip)
+rel_built() {
+	local f
+	need_built
+	for f in "$FAULTINJ_LIB" "$PEERCRED_LIB"; do
+		[ -f "$f" ] || bail "not built: $f"
+	done
+}
+
+# tk_step_next: move tokend's faked clock one TOTP step (30 s) ahead,
+# so that the code of the new step is fresh
+TK_T=
+tk_step_next() {
+	[ -n "$TK_T" ] || TK_T=$(tk_now)
+	TK_T=$((TK_T + 30))
+	tk_faketime "$(date -u -d "@$TK_T" '+%Y-%m-%d %H:%M:%S')"
+}
+
+# fi_run SERVICE USER FUNC NTH [DRIVER-ARGS]: run the driver under
+# pam_wrapper with the fault library preloaded before it, failing the
+# NTH call of FUNC (extra TK_FAULT_* variables may be set by the
+# caller through FI_ENV=(...)).  Sets PAM_RESULT, PAM_ERR, FI_HIT
+# (1 when the fault fired), FI_CALLER (the object that made the failing
+# call) and FI_CALLS (calls of FUNC in scope).
+FI_ENV=()
+fi_run() {
+	local service=$1 user=$2 func=$3 nth=$4 rc log
+	shift 4
+	log=$TK_DIR/out/fault.log
+	rm -f "$log"
+	# only the driver is preloaded, not timeout(1) or env(1)
+	timeout 30 env LD_PRELOAD="$FAULTINJ_LIB:$PAM_WRAPPER_LIB" \
+	    PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d" \
+	    TK_FAULT_FUNC="$func" TK_FAULT_NTH="$nth" TK_FAULT_LOG="$log" \
+	    "${FI_ENV[@]}" "$TK_DRIVER" -s "$service" -u "$user" "$@" \
+	    >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" </dev/null
+	rc=$?
+	PAM_OUT=$(cat "$TK_DIR/out/pam.out")
+	PAM_ERR=$(cat "$TK_DIR/out/pam.err")
+	PAM_RESULT=$(printf '%s\n' "$PAM_OUT" | awk 'NR == 1 { print $2 }')
+	# 3: pam_start itself failed (the fault hit libpam's own set-up)
+	if [ $rc -eq 3 ] && [ -n "$PAM_RESULT" ] &&
+	    [ "$PAM_RESULT" != PAM_SUCCESS ]; then
+		PAM_RESULT="pam_start:$PAM_RESULT"
+	elif [ $rc -ne 0 ] || [ -z "$PAM_RESULT" ]; then
+		PAM_RESULT="DRIVER_FAILED($rc)"
+	fi
+	FI_HIT=0
+	FI_CALLER=$(awk '$1 == "hit" { print $4; exit }' "$log" 2>/dev/null)
+	[ -n "$FI_CALLER" ] && FI_HIT=1
+	FI_CALLS=$(awk '$1 == "calls" { print $3 }' "$log" 2>/dev/null)
+	[ -n "$FI_CALLS" ] || FI_CALLS=0
+	return 0
+}
+
+# is_failure RESULT: a result that lets nobody in
+is_failure() {
+	case $1 in
+	PAM_SUCCESS | PAM_IGNORE | PAM_UNKNOWN_CODE | DRIVER_FAILED* | "")
+		return 1 ;;
+	esac
+	return 0
+}
+
+# tally NAME: count one result in the associative array TALLY
+declare -A TALLY
+tally() {
+	TALLY[$1]=$(( ${TALLY[$1]:-0} + 1 ))
+}
+tally_text() {
+	local k
+	for k in "${!TALLY[@]}"; do
+		printf '%s=%s ' "$k" "${TALLY[$k]}"
+	done | tr ' ' '\n' | sort | tr '\n' ' '
+}
+
+# rss_kb PID: resident set size of a process, kB
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# sql QUERY: run QUERY on the test database (read-only)
+sql() {
+	sqlite3 -readonly "$TK_DB" "$1" 2>&1
+}
