@@ -1119,6 +1119,38 @@ fail:
 	return (r);
 }
 
+int
+tk_msg_peek_type(const unsigned char *buf, size_t len, uint32_t *type)
+{
+	struct tok t;
+	struct cur c;
+	uint64_t i, n, key;
+
+	*type = 0;
+	if (buf == NULL || len > TK_FRAME_MAX)
+		return (TK_ERR_PROTO);
+	c.p = buf;
+	c.left = len;
+	if (tok_next(&c, &t) != 0 || t.kind != T_MAP)
+		return (TK_ERR_PROTO);
+	n = t.u;
+	for (i = 0; i < n; i++) {
+		if (tok_next(&c, &t) != 0 || t.kind != T_UINT)
+			break;
+		key = t.u;
+		if (tok_next(&c, &t) != 0 ||
+		    (t.kind != T_UINT && t.kind != T_BOOL))
+			break;
+		if (key == TK_KEY_TYPE && t.kind == T_UINT &&
+		    tk_schema_lookup(TK_DIR_REQUEST, t.u > UINT32_MAX ? 0 :
+		    (uint32_t)t.u) != NULL) {
+			*type = (uint32_t)t.u;
+			return (0);
+		}
+	}
+	return (TK_ERR_PROTO);
+}
+
 const char *
 tk_msg_type_name(uint32_t type)
 {

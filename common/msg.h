@@ -90,6 +90,16 @@ int tk_msg_encode(const tk_msg_t *, unsigned char **out, size_t *outlen);
 int tk_msg_decode(const unsigned char *, size_t, enum tk_dir,
     tk_msg_t **out);
 
+/*
+ * Finds the type of a body that may not decode, so that tokend can answer
+ * a malformed request with the request's own type: walks the leading
+ * key/value pairs of the top-level map with the decoder's tokenizer,
+ * stopping at the first item that is not an unsigned key with a scalar
+ * value.  Allocates nothing.  Returns 0 and *type when a known request
+ * type was seen before that point, else TK_ERR_PROTO.
+ */
+int tk_msg_peek_type(const unsigned char *, size_t, uint32_t *type);
+
 /* Name of a message type ("TOTP_VERIFY"), or "UNKNOWN". */
 const char *tk_msg_type_name(uint32_t);
 /* Name of a status ("ok", "wrong", "replay", ...), or "unknown". */

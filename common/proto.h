@@ -104,7 +104,7 @@ enum tk_key {
 	TK_KEY_EXPIRES = 78,	/* uint: UNIX time a grant ends */
 	TK_KEY_GRANTS = 79,	/* array of grant records */
 	TK_KEY_PATH = 80,	/* text: absolute file name */
-	TK_KEY_END		/* one past the last key */		/* one past the last key */
+	TK_KEY_END		/* one past the last key */
 };
 
 /* bits of TK_KEY_FACTORS */
@@ -161,7 +161,7 @@ enum tk_status {
 /* recovery codes: RECOVERY_ISSUE count, and the code shape */
 #define TK_RECOVERY_COUNT_DEFAULT 10
 #define TK_RECOVERY_COUNT_MAX	20
-#define TK_RECOVERY_CHARS	12	/* Crockford base32 characters: 60 bits */
+#define TK_RECOVERY_CHARS	12	/* Crockford base32: 60 bits */
 #define TK_RECOVERY_GROUP	4	/* shown as xxxx-xxxx-xxxx */
 #define TK_RECOVERY_TEXT_MAX	14	/* with both dashes */
 

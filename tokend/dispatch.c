@@ -140,83 +140,6 @@ tk_dispatch(struct tk_daemon *d, const struct tk_peer *peer,
 	return (tk_answer_new(type, TK_ST_INTERNAL, "internal error", an));
 }
 
-/*
- * Reads one CBOR item head at *p: major type and argument.  Only
- * definite arguments (immediate, 1, 2, 4 or 8 bytes) are understood;
- * for major type 7 the argument is the simple value (20 false, 21
- * true).  Returns 0 and advances *p, or TK_ERR_PROTO for another shape
- * or a short buffer.
- */
-static int
-tk_dispatch_peek_head(const unsigned char **p, const unsigned char *end,
-    unsigned *major, uint64_t *arg)
-{
-	unsigned char ib, ai;
-	size_t n, i;
-
-	if (end - *p < 1)
-		return (TK_ERR_PROTO);
-	ib = *(*p)++;
-	*major = ib >> 5;
-	ai = ib & 0x1f;
-	if (ai < 24) {
-		*arg = ai;
-		return (0);
-	}
-	if (ai > 27 || *major == 7)
-		return (TK_ERR_PROTO);
-	n = (size_t)1 << (ai - 24);		/* 1, 2, 4 or 8 bytes */
-	if ((size_t)(end - *p) < n)
-		return (TK_ERR_PROTO);
-	for (*arg = 0, i = 0; i < n; i++)
-		*arg = (*arg << 8) | *(*p)++;
-	return (0);
-}
-
-#define TK_CBOR_UINT		0	/* major types */
-#define TK_CBOR_MAP		5
-#define TK_CBOR_SIMPLE		7
-#define TK_CBOR_FALSE		20	/* simple values */
-#define TK_CBOR_TRUE		21
-
-/*
- * Finds the request type without a full decode: the body must start
- * with a definite map whose first pairs (our encoder writes version and
- * type first) are uint keys with uint or bool values.  The scan stops at
- * the first other shape, allocates nothing and reads at most `len'
- * bytes.  Returns 0 and *type, or TK_ERR_PROTO when no known type was
- * seen.
- */
-static int
-tk_dispatch_peek_type(const unsigned char *body, size_t len, uint32_t *type)
-{
-	const unsigned char *p = body, *end = body + len;
-	uint64_t npairs, i, key, val;
-	unsigned major;
-
-	*type = 0;
-	if (body == NULL ||
-	    tk_dispatch_peek_head(&p, end, &major, &npairs) != 0 ||
-	    major != TK_CBOR_MAP)
-		return (TK_ERR_PROTO);
-	for (i = 0; i < npairs; i++) {
-		if (tk_dispatch_peek_head(&p, end, &major, &key) != 0 ||
-		    major != TK_CBOR_UINT ||
-		    tk_dispatch_peek_head(&p, end, &major, &val) != 0)
-			break;
-		if (major == TK_CBOR_SIMPLE && (val == TK_CBOR_FALSE ||
-		    val == TK_CBOR_TRUE))
-			continue;
-		if (major != TK_CBOR_UINT)
-			break;
-		if (key == TK_KEY_TYPE && val > 0 && val < TK_MSG_TYPE_END) {
-			*type = (uint32_t)val;
-			return (0);
-		}
-	}
-	return (TK_ERR_PROTO);
-}
-
 int
 tk_dispatch_error(const unsigned char *body, size_t len, int decode_err,
     tk_msg_t **an)
@@ -226,7 +149,7 @@ tk_dispatch_error(const unsigned char *body, size_t len, int decode_err,
 	int r;
 
 	*an = NULL;
-	if ((r = tk_dispatch_peek_type(body, len, &type)) != 0)
+	if ((r = tk_msg_peek_type(body, len, &type)) != 0)
 		return (r);
 	st = decode_err == TK_ERR_VERSION ? TK_ST_VERSION : TK_ST_BAD_REQUEST;
 	return (tk_answer_new(type, st, st == TK_ST_VERSION ?

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "store.h"
 
-#define TK_AUDIT_WHY_MAX	64	/* "first bad row 18446744073709551615" */
+#define TK_AUDIT_WHY_MAX	64	/* "first bad row " and a uint64_t */
 
 int
 tk_handle_audit_verify(struct tk_daemon *d, const struct tk_peer *peer,

@@ -79,7 +79,8 @@ tk_handle_grant(struct tk_daemon *d, const struct tk_peer *peer,
 			goto fail;
 		ev.result = "ok";
 		ev.reason = reason;
-		if ((r = tk_answer_new(TK_MSG_GRANT, TK_ST_OK, NULL, &m)) != 0 ||
+		if ((r = tk_answer_new(TK_MSG_GRANT, TK_ST_OK, NULL,
+		    &m)) != 0 ||
 		    (r = tk_msg_set_text(m, TK_KEY_USER, user)) != 0 ||
 		    (r = tk_msg_set_uint(m, TK_KEY_EXPIRES,
 		    (uint64_t)g.expires)) != 0)
@@ -213,7 +214,8 @@ tk_handle_grant_list(struct tk_daemon *d, const struct tk_peer *peer,
 		if ((r = tk_msg_set_text(rec, TK_KEY_USER,
 		    list[i].user)) != 0 ||
 		    (r = tk_msg_set_uint(rec, TK_KEY_CREATED,
-		    list[i].created > 0 ? (uint64_t)list[i].created : 0)) != 0 ||
+		    list[i].created > 0 ? (uint64_t)list[i].created :
+		    0)) != 0 ||
 		    (r = tk_msg_set_uint(rec, TK_KEY_EXPIRES,
 		    (uint64_t)list[i].expires)) != 0 ||
 		    (list[i].granted_by >= 0 &&

@@ -562,7 +562,10 @@ tk_server_run(tk_server_t *s)
 	return (r);
 }
 
-/* Creates the parent directory of `path' when it is missing. */
+/*
+ * Creates the parent directory of `path' when it is missing; refuses one
+ * that is a symbolic link, another user's, or writable by others.
+ */
 static int
 tk_server_make_dir(const char *path)
 {
@@ -579,9 +582,28 @@ tk_server_make_dir(const char *path)
 		goto fail;	/* "/socket": the root exists */
 	}
 	*slash = '\0';
-	if (stat(dir, &st) == 0) {
+	/*
+	 * Whoever may write the directory may unlink our socket and put
+	 * another in its place: it must be ours or root's, and closed.
+	 */
+	if (lstat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			tk_log(LOG_ERR, "%s is not a directory", dir);
+			r = TK_ERR_PERM;
+			goto fail;
+		}
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			tk_log(LOG_ERR, "socket directory %s is owned by uid "
+			    "%lu, not by uid %lu or root", dir,
+			    (unsigned long)st.st_uid,
+			    (unsigned long)geteuid());
+			r = TK_ERR_PERM;
+			goto fail;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+			tk_log(LOG_ERR, "socket directory %s is writable by "
+			    "group or others (mode %04o)", dir,
+			    (unsigned)(st.st_mode & 07777));
 			r = TK_ERR_PERM;
 			goto fail;
 		}

@@ -276,7 +276,8 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	    "INSERT INTO grants (user, created, expires, granted_by, state, "
 	    "reason) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
 	[ST_GRANT_ACTIVE] =
-	    "SELECT " GRANT_COLUMNS " FROM grants WHERE user = ?1 AND state = 1",
+	    "SELECT " GRANT_COLUMNS " FROM grants "
+	    "WHERE user = ?1 AND state = 1",
 	[ST_GRANT_LIST] =
 	    "SELECT " GRANT_COLUMNS " FROM grants WHERE state = 1 "
 	    "AND (?1 = 0 OR expires <= ?1) AND (?2 IS NULL OR user = ?2) "
@@ -1927,7 +1928,8 @@ sq_backup(tk_store_t *s, const char *path)
 	dst = NULL;
 	if (fsync(fd) == -1) {
 		tk_log(LOG_ERR, "store: backup %s: %s", path, strerror(errno));
-		r = errno == ENOSPC || errno == EDQUOT ? TK_ERR_FULL : TK_ERR_IO;
+		r = errno == ENOSPC || errno == EDQUOT ? TK_ERR_FULL :
+		    TK_ERR_IO;
 		goto fail;
 	}
 	created = false;	/* keep it */

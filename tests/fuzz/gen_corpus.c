@@ -115,7 +115,7 @@ main(int argc, char **argv)
 		{ 0, 0, 0, 8, 0xa2, 0, 1 },		/* EOF mid-body */
 	};
 	unsigned char two[64];
-	tk_msg_t *m;
+	tk_msg_t *m, *rec;
 
 	if (argc != 2)
 		die("usage: gen_corpus DIR");
@@ -186,6 +186,60 @@ main(int argc, char **argv)
 	m = tk_msg_new_answer(TK_MSG_USER_UNLOCK, TK_ST_NOT_FOUND);
 	tk_msg_set_text(m, TK_KEY_REASON, "no such user");
 	emit("an-user-unlock", m);
+
+	/* issue 5: audit, recovery codes, grants, backup */
+	emit("rq-audit-verify", rq(TK_MSG_AUDIT_VERIFY, NULL));
+	m = rq(TK_MSG_AUDIT_EXPORT, "alice");
+	tk_msg_set_uint(m, TK_KEY_SEQ, 40);
+	tk_msg_set_uint(m, TK_KEY_SINCE, 1700000000);
+	tk_msg_set_uint(m, TK_KEY_UNTIL, 1800000000);
+	emit("rq-audit-export", m);
+	m = rq(TK_MSG_RECOVERY_ISSUE, "alice");
+	tk_msg_set_uint(m, TK_KEY_COUNT, 10);
+	emit("rq-recovery-issue", m);
+	m = rq(TK_MSG_GRANT, "alice");
+	tk_msg_set_uint(m, TK_KEY_DURATION, 3600);
+	tk_msg_set_text(m, TK_KEY_REASON, "key lost");
+	emit("rq-grant", m);
+	emit("rq-grant-revoke", rq(TK_MSG_GRANT_REVOKE, "alice"));
+	emit("rq-grant-list", rq(TK_MSG_GRANT_LIST, NULL));
+	m = rq(TK_MSG_GRANT_USE, "alice");
+	tk_msg_set_text(m, TK_KEY_SERVICE, "login");
+	emit("rq-grant-use", m);
+	m = rq(TK_MSG_BACKUP, NULL);
+	tk_msg_set_text(m, TK_KEY_PATH, "/var/backups/tokend.db");
+	emit("rq-backup", m);
+	m = tk_msg_new_answer(TK_MSG_AUDIT_VERIFY, TK_ST_OK);
+	tk_msg_set_uint(m, TK_KEY_COUNT, 100000);
+	tk_msg_set_uint(m, TK_KEY_BAD_SEQ, 5);
+	emit("an-audit-verify", m);
+	m = tk_msg_new_answer(TK_MSG_AUDIT_EXPORT, TK_ST_OK);
+	rec = tk_msg_add_record(m, TK_KEY_AUDIT);
+	tk_msg_set_uint(rec, TK_KEY_SEQ, 41);
+	tk_msg_set_uint(rec, TK_KEY_TIME, 1700000000);
+	tk_msg_set_text(rec, TK_KEY_HOST, "term01");
+	tk_msg_set_text(rec, TK_KEY_EVENT, "totp_verify");
+	tk_msg_set_text(rec, TK_KEY_USER, "alice");
+	tk_msg_set_uint(rec, TK_KEY_UID, 0);
+	tk_msg_set_uint(rec, TK_KEY_PID, 1234);
+	tk_msg_set_text(rec, TK_KEY_RESULT, "ok");
+	tk_msg_set_bool(m, TK_KEY_MORE, true);
+	emit("an-audit-export", m);
+	m = tk_msg_new_answer(TK_MSG_RECOVERY_ISSUE, TK_ST_OK);
+	tk_msg_set_text(m, TK_KEY_USER, "alice");
+	rec = tk_msg_add_record(m, TK_KEY_CODES);
+	tk_msg_set_text(rec, TK_KEY_CODE, "k7m2-x9qd-4hfa");
+	emit("an-recovery-issue", m);
+	m = tk_msg_new_answer(TK_MSG_GRANT_USE, TK_ST_GRANTED);
+	tk_msg_set_uint(m, TK_KEY_EXPIRES, 1700003600);
+	emit("an-grant-use", m);
+	m = tk_msg_new_answer(TK_MSG_GRANT_LIST, TK_ST_OK);
+	rec = tk_msg_add_record(m, TK_KEY_GRANTS);
+	tk_msg_set_text(rec, TK_KEY_USER, "alice");
+	tk_msg_set_uint(rec, TK_KEY_CREATED, 1700000000);
+	tk_msg_set_uint(rec, TK_KEY_EXPIRES, 1700003600);
+	tk_msg_set_text(rec, TK_KEY_REASON, "key lost");
+	emit("an-grant-list", m);
 
 	/* near misses: a later version, a trailing byte */
 	put("fuzz_msg", "bad-version", (const unsigned char *)

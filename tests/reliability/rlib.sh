@@ -10,6 +10,39 @@ PEERCRED_LIB=$REL_BUILDDIR/.libs/peercred.so
 FAKED=$REL_SRCDIR/fakedaemon.py
 ABUSE=$REL_SRCDIR/abuse.py
 
+# REL_SANITIZED: the programs were built with AddressSanitizer.  Its
+# runtime sits in each executable, whose symbols come before any
+# preloaded library, so faultinj.so cannot interpose malloc, recv,
+# poll... there: the fault-injection sweeps skip themselves (they run
+# in the ordinary build).
+REL_SANITIZED=
+grep -q __asan_init "$TOKEND" 2>/dev/null && REL_SANITIZED=1
+
+# need_interposable: skip the whole script in a sanitizer build
+need_interposable() {
+	[ -z "$REL_SANITIZED" ] ||
+	    skip_all "fault injection cannot interpose under AddressSanitizer"
+}
+
+# In that build pam_wrapper cannot be used either (ASan refuses the
+# RTLD_DEEPBIND it loads libpam with): the driver then reads the
+# services of $TK_DIR/pam.d through pam_start_confdir() (REL_CONFDIR,
+# see rel_pamdriver.c) and nothing is preloaded into it.
+if [ -n "$REL_SANITIZED" ]; then
+	# nss_wrapper can do without it
+	export NSS_WRAPPER_DISABLE_DEEPBIND=1
+	eval "rel_orig_need_wrappers() $(declare -f need_wrappers | tail -n +2)"
+	need_wrappers() {
+		rel_orig_need_wrappers
+		PAM_WRAPPER_LIB=
+	}
+	eval "rel_orig_tk_setup() $(declare -f tk_setup | tail -n +2)"
+	tk_setup() {
+		rel_orig_tk_setup
+		export REL_CONFDIR=$TK_DIR/pam.d
+	}
+fi
+
 # rel_built: our preload libraries and driver exist (a build failure
 # otherwise, never a skip)
 rel_built() {

@@ -18,6 +18,7 @@ need_wrappers
 need_faketime
 need_cmd python3 oathtool sqlite3 timeout
 rel_built
+need_interposable
 tk_setup
 tk_write_conf "max_failures = 100"
 tk_init || bail "tokenadm init failed: $(cat "$TK_DIR/init.out")"

@@ -843,11 +843,48 @@ test_list_limit(void **state)
 	}
 }
 
+static void
+test_peek_type(void **state)
+{
+	unsigned char buf[64];
+	uint32_t type;
+	size_t n;
+
+	/* a well-formed request */
+	n = unhex("a3 0001 0103 0a63626f62", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), 0);
+	assert_int_equal(type, TK_MSG_TOTP_VERIFY);
+	/* version 9 and a bad user field after the type: still typed */
+	n = unhex("a3 0009 0102 0a01", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), 0);
+	assert_int_equal(type, TK_MSG_USER_STATUS);
+	/* truncated right after the type: typed */
+	n = unhex("a5 0001 0106", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), 0);
+	assert_int_equal(type, TK_MSG_CRED_LIST);
+	/* the type behind a text value is not reached */
+	n = unhex("a2 0a63626f62 0102", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), TK_ERR_PROTO);
+	/* unknown and zero types, not a map, empty, NULL */
+	n = unhex("a2 0001 01190100", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), TK_ERR_PROTO);
+	n = unhex("a2 0001 0100", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), TK_ERR_PROTO);
+	n = unhex("82 0001", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), TK_ERR_PROTO);
+	assert_int_equal(tk_msg_peek_type(buf, 0, &type), TK_ERR_PROTO);
+	assert_int_equal(tk_msg_peek_type(NULL, 0, &type), TK_ERR_PROTO);
+	/* a map that claims more pairs than there are bytes */
+	n = unhex("bb ffffffffffffffff 0001", buf, sizeof(buf));
+	assert_int_equal(tk_msg_peek_type(buf, n, &type), TK_ERR_PROTO);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_requests),
+		cmocka_unit_test(test_peek_type),
 		cmocka_unit_test(test_roundtrip_answers),
 		cmocka_unit_test(test_list_records),
 		cmocka_unit_test(test_list_max),
