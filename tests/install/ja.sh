@@ -37,7 +37,13 @@ pfx=$TK_DIR/prefix
 mkdir "$TK_DIR/build"
 
 # ---- a second build, installed under $pfx
+# the options this build was configured with, less --srcdir (distcheck's
+# is relative to its own build directory; ours is given by the path)
 eval "set -- $("$TOP_BUILDDIR/config.status" --config)"
+for a in "$@"; do
+	shift
+	case $a in --srcdir=*) ;; *) set -- "$@" "$a" ;; esac
+done
 (
 	cd "$TK_DIR/build" &&
 	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
