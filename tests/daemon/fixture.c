@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <liboath/oath.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "err.h"
 #include "fixture.h"
@@ -180,4 +181,220 @@ code_at(const struct enrolled *e, uint64_t step, char out[CODE_MAX])
 	assert_int_equal(oath_totp_generate2((const char *)e->secret,
 	    e->secret_len, (time_t)(step * PERIOD), PERIOD, 0, e->digits,
 	    flags, out), OATH_OK);
+}
+
+uint64_t
+step_of(int64_t t)
+{
+	return ((uint64_t)t / PERIOD);
+}
+
+/* a code of the right shape that matches no step near `now' */
+void
+wrong_code(const struct enrolled *e, int64_t now, char out[CODE_MAX])
+{
+	char near[5][CODE_MAX];
+	unsigned i, d, k;
+	bool clash;
+
+	for (i = 0; i < 5; i++)
+		code_at(e, step_of(now) - 2 + i, near[i]);
+	for (d = 0; d < 10; d++) {
+		for (k = 0; k < e->digits; k++)
+			out[k] = (char)('0' + d);
+		out[e->digits] = '\0';
+		for (clash = false, i = 0; i < 5; i++)
+			if (strcmp(out, near[i]) == 0)
+				clash = true;
+		if (!clash)
+			return;
+	}
+	fail_msg("no wrong code found");
+}
+
+tk_msg_t *
+enroll_begin(struct fixture *f, const char *user, unsigned digits,
+    const char *alg)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_ENROLL_BEGIN, user);
+
+	if (digits != 0)
+		assert_int_equal(tk_msg_set_uint(rq, TK_KEY_DIGITS, digits),
+		    0);
+	if (alg != NULL)
+		assert_int_equal(tk_msg_set_text(rq, TK_KEY_ALGORITHM, alg),
+		    0);
+	return (run(f, tk_handle_totp_enroll_begin, &f->admin, rq));
+}
+
+/* Enrolls `user' and reads the secret back from the otpauth URI. */
+void
+enroll(struct fixture *f, const char *user, unsigned digits, const char *alg,
+    struct enrolled *e)
+{
+	tk_msg_t *an;
+	const char *uri, *p, *q;
+	char padded[128], *raw = NULL;
+	size_t n, raw_len = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->digits = digits != 0 ? digits : 6;
+	e->alg = alg == NULL || strcmp(alg, "sha1") == 0 ? TK_TOTP_SHA1 :
+	    strcmp(alg, "sha256") == 0 ? TK_TOTP_SHA256 : TK_TOTP_SHA512;
+	an = enroll_begin(f, user, digits, alg);
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_USER), user);
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_STATE), "pending");
+	e->id = an_uint(an, TK_KEY_CRED);
+	assert_true(e->id > 0);
+	assert_non_null(uri = tk_msg_get_text(an, TK_KEY_URI));
+	assert_int_equal(strncmp(uri, "otpauth://totp/tokend:", 22), 0);
+	assert_non_null(p = strstr(uri, "?secret="));
+	p += strlen("?secret=");
+	assert_non_null(q = strchr(p, '&'));
+	n = (size_t)(q - p);
+	assert_true(n < sizeof(e->b32) && n + 8 < sizeof(padded));
+	memcpy(e->b32, p, n);
+	e->b32[n] = '\0';
+	memcpy(padded, p, n);
+	while (n % 8 != 0)
+		padded[n++] = '=';
+	assert_int_equal(oath_base32_decode(padded, n, &raw, &raw_len),
+	    OATH_OK);
+	assert_true(raw_len <= sizeof(e->secret));
+	memcpy(e->secret, raw, raw_len);
+	e->secret_len = raw_len;
+	sodium_memzero(raw, raw_len);
+	free(raw);
+	tk_msg_free(&an);
+}
+
+enum tk_status
+confirm(struct fixture *f, const char *user, uint64_t id, const char *code)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_ENROLL_CONFIRM, user), *an;
+	enum tk_status st;
+
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_CRED, id), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	an = run(f, tk_handle_totp_enroll_confirm, &f->admin, rq);
+	st = tk_msg_status(an);
+	if (st == TK_ST_OK) {
+		assert_int_equal(an_uint(an, TK_KEY_CRED), id);
+		assert_string_equal(tk_msg_get_text(an, TK_KEY_STATE),
+		    "active");
+	}
+	tk_msg_free(&an);
+	return (st);
+}
+
+/* Enrolls and confirms with the code of the current step. */
+void
+enroll_active(struct fixture *f, const char *user, unsigned digits,
+    const char *alg, struct enrolled *e)
+{
+	char code[CODE_MAX];
+
+	enroll(f, user, digits, alg, e);
+	code_at(e, step_of(f->now), code);
+	assert_int_equal(confirm(f, user, e->id, code), TK_ST_OK);
+}
+
+tk_msg_t *
+verify_as(struct fixture *f, const struct tk_peer *peer, const char *user,
+    const char *code)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_TOTP_VERIFY, user);
+
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_CODE, code), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_SERVICE, "login"), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_TTY, "tty1"), 0);
+	assert_int_equal(tk_msg_set_text(rq, TK_KEY_RHOST, "host.example"),
+	    0);
+	return (run(f, tk_handle_totp_verify, peer, rq));
+}
+
+/* TOTP_VERIFY as root; returns the status, *failures when present */
+enum tk_status
+verify(struct fixture *f, const char *user, const char *code,
+    uint64_t *failures)
+{
+	tk_msg_t *an = verify_as(f, &f->root, user, code);
+	enum tk_status st = tk_msg_status(an);
+
+	if (failures != NULL) {
+		*failures = UINT64_MAX;
+		(void)tk_msg_get_uint(an, TK_KEY_FAILURES, failures);
+	}
+	tk_msg_free(&an);
+	return (st);
+}
+
+void
+user_status(struct fixture *f, const char *user, uint64_t *factors,
+    bool *locked, uint64_t *failures)
+{
+	tk_msg_t *an;
+
+	an = run(f, tk_handle_user_status, &f->root,
+	    rq_new(TK_MSG_USER_STATUS, user));
+	assert_int_equal(tk_msg_status(an), TK_ST_OK);
+	*factors = an_uint(an, TK_KEY_FACTORS);
+	*failures = an_uint(an, TK_KEY_FAILURES);
+	assert_int_equal(tk_msg_get_bool(an, TK_KEY_LOCKED, locked), 0);
+	tk_msg_free(&an);
+}
+
+/* --- audit rows, read straight from the database ---------------------- */
+
+sqlite3 *
+audit_open(struct fixture *f)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	return (db);
+}
+
+int64_t
+audit_count(struct fixture *f, const char *event, const char *result)
+{
+	sqlite3 *db = audit_open(f);
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
+	    "WHERE (?1 IS NULL OR event = ?1) AND (?2 IS NULL OR result = ?2)",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return (n);
+}
+
+/* rows whose text columns contain `needle' anywhere */
+int64_t
+audit_containing(struct fixture *f, const char *needle)
+{
+	sqlite3 *db = audit_open(f);
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
+	    "WHERE instr(host || '|' || event || '|' || user || '|' || "
+	    "service || '|' || rhost || '|' || tty || '|' || result || '|' || "
+	    "reason, ?1) > 0", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_text(st, 1, needle, -1, SQLITE_STATIC),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return (n);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "conf.h"
 #include "daemon.h"
 #include "handlers.h"
@@ -65,5 +67,26 @@ tk_msg_t *run(struct fixture *f, tk_handler_fn_t *h,
 uint64_t an_uint(const tk_msg_t *an, enum tk_key key);
 /* the code of credential e at time step `step' (liboath) */
 void code_at(const struct enrolled *e, uint64_t step, char out[CODE_MAX]);
+
+/* enrolling, verifying and reading the audit table (see fixture.c) */
+uint64_t step_of(int64_t t);
+void wrong_code(const struct enrolled *e, int64_t now, char out[CODE_MAX]);
+tk_msg_t *enroll_begin(struct fixture *f, const char *user, unsigned digits,
+    const char *alg);
+void enroll(struct fixture *f, const char *user, unsigned digits,
+    const char *alg, struct enrolled *e);
+enum tk_status confirm(struct fixture *f, const char *user, uint64_t id,
+    const char *code);
+void enroll_active(struct fixture *f, const char *user, unsigned digits,
+    const char *alg, struct enrolled *e);
+tk_msg_t *verify_as(struct fixture *f, const struct tk_peer *peer,
+    const char *user, const char *code);
+enum tk_status verify(struct fixture *f, const char *user, const char *code,
+    uint64_t *failures);
+void user_status(struct fixture *f, const char *user, uint64_t *factors,
+    bool *locked, uint64_t *failures);
+sqlite3 *audit_open(struct fixture *f);
+int64_t audit_count(struct fixture *f, const char *event, const char *result);
+int64_t audit_containing(struct fixture *f, const char *needle);
 
 #endif /* TK_TEST_FIXTURE_H */
