@@ -64,14 +64,9 @@ tk_handle_audit_verify(struct tk_daemon *d, const struct tk_peer *peer,
 		(void)snprintf(why, sizeof(why), "%" PRIu64 " rows", count);
 	ev.result = bad != 0 ? "broken" : "ok";
 	ev.reason = why;
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:
@@ -258,14 +253,9 @@ tk_handle_backup(struct tk_daemon *d, const struct tk_peer *peer,
 	if ((r = tk_store_begin(d->store)) != 0)
 		goto fail;
 	in_tx = true;
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:

@@ -125,14 +125,9 @@ answer:
 			goto fail;
 		in_tx = true;
 	}
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:
@@ -226,14 +221,9 @@ tk_handle_totp_enroll_confirm(struct tk_daemon *d,
 	    (r = tk_msg_set_text(m, TK_KEY_STATE,
 	    tk_cred_state_name(TK_CRED_ACTIVE))) != 0))
 		goto fail;
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:

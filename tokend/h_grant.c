@@ -86,14 +86,9 @@ tk_handle_grant(struct tk_daemon *d, const struct tk_peer *peer,
 		    (uint64_t)g.expires)) != 0)
 			goto fail;
 	}
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:
@@ -228,14 +223,9 @@ tk_handle_grant_list(struct tk_daemon *d, const struct tk_peer *peer,
 		shown++;
 	}
 	ev.result = "ok";
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:

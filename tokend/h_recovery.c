@@ -150,14 +150,9 @@ tk_handle_recovery_issue(struct tk_daemon *d, const struct tk_peer *peer,
 	ev.result = "ok";
 	ev.reason = why;
  answer:
-	if ((r = tk_audit_append(d, &ev)) != 0)
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
 		goto fail;
-	in_tx = false;
-	if ((r = tk_handler_commit(d)) != 0)
-		goto fail;
-	tk_audit_log(&ev);
-	*an = m;
-	m = NULL;
 
 	r = 0; /* success */
 fail:

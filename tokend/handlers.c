@@ -50,6 +50,24 @@ tk_handler_commit(struct tk_daemon *d)
 	return (r);
 }
 
+int
+tk_handler_finish(struct tk_daemon *d, struct tk_audit_event *ev,
+    tk_msg_t **mp, tk_msg_t **an)
+{
+	int r;
+
+	if ((r = tk_audit_append(d, ev)) != 0) {
+		tk_store_rollback(d->store);
+		return (r);
+	}
+	if ((r = tk_handler_commit(d)) != 0)
+		return (r);
+	tk_audit_log(ev);
+	*an = *mp;
+	*mp = NULL;
+	return (0);
+}
+
 void
 tk_handler_failed(struct tk_daemon *d, struct tk_audit_event *ev, int r)
 {

@@ -78,6 +78,16 @@ int tk_answer_new(uint32_t type, enum tk_status status, const char *reason,
  */
 int tk_handler_commit(struct tk_daemon *);
 /*
+ * The end of every change a handler makes, in the order that keeps the
+ * answer honest: appends the audit row `ev' inside the open transaction,
+ * commits (rolling back when the row cannot be written), logs the event
+ * to syslog, and only then hands the answer *mp over to *an.  The
+ * transaction is closed whatever the result.  Returns 0, or the store's
+ * error with *mp still the caller's.
+ */
+int tk_handler_finish(struct tk_daemon *, struct tk_audit_event *ev,
+    tk_msg_t **mp, tk_msg_t **an);
+/*
  * Logs the event of a handler that failed with `r' (result=internal,
  * reason the error's name) and counts it.
  */
