@@ -53,7 +53,10 @@ enum kind {
 	K_ISSUER,	/* TOTP issuer */
 	K_UINT,		/* number in [min, max] */
 	K_BOOL,
-	K_FACTORS	/* comma list of known factors */
+	K_FACTORS,	/* comma list of known factors */
+	K_RP_ID,	/* WebAuthn RP ID: a lower-case DNS-style name */
+	K_UV,		/* required|preferred|discouraged */
+	K_AAGUIDS	/* comma list of UUIDs, may be empty */
 };
 
 struct conf_key {
@@ -83,9 +86,16 @@ static const struct conf_key conf_keys[] = {
 	{ "throttle", "delay_max", K_UINT, AT(delay_max), 0, 86400 },
 	{ "grant", "max_duration", K_UINT, AT(grant_max_duration), 60,
 	    2592000 },
+	{ "fido2", "rp_id", K_RP_ID, AT(fido2_rp_id), 0, 0 },
+	{ "fido2", "challenge_ttl", K_UINT, AT(fido2_challenge_ttl), 10, 600 },
+	{ "fido2", "enroll_ttl", K_UINT, AT(fido2_enroll_ttl), 30, 3600 },
+	{ "fido2", "user_verification", K_UV, AT(fido2_uv), 0, 0 },
+	{ "fido2", "allowed_aaguids", K_AAGUIDS, AT(fido2_allowed_aaguids),
+	    0, 0 },
 	{ "pam", "factors", K_FACTORS, AT(factors), 0, 0 },
 	{ "pam", "nullok", K_BOOL, AT(nullok), 0, 0 },
 	{ "pam", "timeout", K_UINT, AT(timeout), 1, 300 },
+	{ "pam", "fido2_wait", K_UINT, AT(fido2_wait), 0, 300 },
 	{ "pam", "cue", K_BOOL, AT(cue), 0, 0 },
 	{ "pam", "debug", K_BOOL, AT(debug), 0, 0 },
 };
@@ -96,7 +106,7 @@ _Static_assert(sizeof(conf_keys) / sizeof(conf_keys[0]) <= 32,
     "conf_keys must fit a uint32_t bit set");
 
 /* factors the [pam] factors= list may name, in this order of bits */
-static const char *const known_factors[] = { "totp" };
+static const char *const known_factors[] = { "totp", "fido2" };
 #define NFACTORS	(sizeof(known_factors) / sizeof(known_factors[0]))
 _Static_assert(sizeof(known_factors) / sizeof(known_factors[0]) <=
     TK_CONF_FACTORS_MAX, "too many factors");
@@ -252,6 +262,121 @@ factors_check(const char *s)
 	return (NULL);
 }
 
+/*
+ * An RP ID: 1..253 bytes of lower-case letters, digits, '-' and '.',
+ * neither led nor ended by '.' or '-' (a host-name-like identifier; it
+ * is fixed in the configuration and never taken from the host name).
+ */
+static bool
+rp_id_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' ||
+	    s[n - 1] == '.' || s[n - 1] == '-')
+		return (false);
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '.'))
+			return (false);
+	return (true);
+}
+
+static int
+hex_nibble(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+/* one UUID, 8-4-4-4-12 hex digits, exactly n == 36 bytes at p */
+static bool
+uuid_parse(const char *p, size_t n, unsigned char out[16])
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	if (n != 36)
+		return (false);
+	for (i = 0; i < 36; ) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (p[i] != '-')
+				return (false);
+			i++;
+			continue;
+		}
+		if ((hi = hex_nibble(p[i])) < 0 ||
+		    (lo = hex_nibble(p[i + 1])) < 0)
+			return (false);
+		out[o++] = (unsigned char)(hi << 4 | lo);
+		i += 2;
+	}
+	return (o == 16);
+}
+
+/*
+ * Walks an allowed_aaguids list (empty allowed; items separated by
+ * commas, spaces around an item ignored).  Returns NULL or a reason;
+ * fills out[0..*n) when out is not NULL.
+ */
+static const char *
+aaguids_walk(const char *s, unsigned char (*out)[16], size_t max,
+    size_t *n)
+{
+	unsigned char one[16];
+	const char *p, *e, *b, *t;
+	size_t count = 0;
+
+	if (n != NULL)
+		*n = 0;
+	for (p = s; *p == ' '; p++)
+		;
+	if (*p == '\0')
+		return (NULL);
+	for (p = s; ; p = e + 1) {
+		if ((e = strchr(p, ',')) == NULL)
+			e = p + strlen(p);
+		for (b = p; b < e && *b == ' '; b++)
+			;
+		for (t = e; t > b && t[-1] == ' '; t--)
+			;
+		if (!uuid_parse(b, (size_t)(t - b), one))
+			return ("not a UUID (8-4-4-4-12 hex digits)");
+		if (count >= TK_CONF_AAGUIDS_MAX || (out != NULL &&
+		    count >= max))
+			return ("too many AAGUIDs");
+		if (out != NULL)
+			memcpy(out[count], one, sizeof(one));
+		count++;
+		if (*e == '\0')
+			break;
+	}
+	if (n != NULL)
+		*n = count;
+	return (NULL);
+}
+
+int
+tk_conf_aaguids(const struct tk_conf *c, unsigned char (*out)[16],
+    size_t max, size_t *n)
+{
+	if (c == NULL || out == NULL || n == NULL)
+		return (TK_ERR_CONFIG);
+	if (c->fido2_allowed_aaguids == NULL) {
+		*n = 0;
+		return (0);
+	}
+	if (aaguids_walk(c->fido2_allowed_aaguids, out, max, n) != NULL)
+		return (TK_ERR_CONFIG);
+	return (0);
+}
+
 static int
 set_string(struct tk_conf *c, size_t off, const char *value)
 {
@@ -337,8 +462,32 @@ tk_conf_set(struct tk_conf *c, const char *section, const char *key,
 		return (0);
 	case K_FACTORS:
 		if ((why = factors_check(value)) != NULL) {
-			conf_err(err, errlen, "%s: '%s': %s (known: totp)",
+			conf_err(err, errlen, "%s: '%s': %s (known: totp, fido2)",
 			    key, value, why);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_RP_ID:
+		if (!rp_id_valid(value)) {
+			conf_err(err, errlen, "%s: '%s' is not a valid RP ID "
+			    "(1..253 of a-z 0-9 - .)", key, value);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_UV:
+		if (strcmp(value, "required") != 0 &&
+		    strcmp(value, "preferred") != 0 &&
+		    strcmp(value, "discouraged") != 0) {
+			conf_err(err, errlen, "%s: '%s' is not one of "
+			    "required, preferred, discouraged", key, value);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
+	case K_AAGUIDS:
+		why = has_control(value) ? "control character" :
+		    aaguids_walk(value, NULL, 0, NULL);
+		if (why != NULL) {
+			conf_err(err, errlen, "%s: %s", key, why);
 			return (TK_ERR_CONFIG);
 		}
 		return (set_string(c, k->off, value));
@@ -361,7 +510,10 @@ tk_conf_init(struct tk_conf *c)
 	    (c->admin_group = strdup("tokend-admin")) == NULL ||
 	    (c->user = strdup("tokend")) == NULL ||
 	    (c->totp_issuer = strdup("tokend")) == NULL ||
-	    (c->factors = strdup("totp")) == NULL) {
+	    (c->factors = strdup("totp")) == NULL ||
+	    (c->fido2_rp_id = strdup("tokend")) == NULL ||
+	    (c->fido2_uv = strdup("required")) == NULL ||
+	    (c->fido2_allowed_aaguids = strdup("")) == NULL) {
 		tk_conf_clear(c);
 		return (TK_ERR_NOMEM);
 	}
@@ -373,6 +525,9 @@ tk_conf_init(struct tk_conf *c)
 	c->delay_base = 1;
 	c->delay_max = 30;
 	c->grant_max_duration = 86400;
+	c->fido2_challenge_ttl = 60;
+	c->fido2_enroll_ttl = 300;
+	c->fido2_wait = 30;
 	c->nullok = false;
 	c->timeout = 10;
 	c->cue = false;
@@ -393,6 +548,9 @@ tk_conf_clear(struct tk_conf *c)
 	free(c->user);
 	free(c->totp_issuer);
 	free(c->factors);
+	free(c->fido2_rp_id);
+	free(c->fido2_uv);
+	free(c->fido2_allowed_aaguids);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -19,6 +19,9 @@
 /* factors=, a bit set in the order-preserving list below */
 #define TK_CONF_FACTORS_MAX	4
 
+/* [fido2] allowed_aaguids: at most this many, each 36-char UUID text */
+#define TK_CONF_AAGUIDS_MAX	64
+
 struct tk_conf {
 	char		*path;		/* file read, or NULL for defaults */
 
@@ -44,10 +47,18 @@ struct tk_conf {
 	/* [grant] */
 	unsigned	 grant_max_duration; /* s: 86400 (60..2592000) */
 
+	/* [fido2] */
+	char		*fido2_rp_id;	/* tokend: fixed, never the host name */
+	unsigned	 fido2_challenge_ttl; /* s a login challenge lives: 60 */
+	unsigned	 fido2_enroll_ttl; /* s an enrollment challenge: 300 */
+	char		*fido2_uv;	/* required|preferred|discouraged */
+	char		*fido2_allowed_aaguids; /* comma list of UUIDs; "" = any */
+
 	/* [pam] (module options of the same names override these) */
 	char		*factors;	/* "totp" */
 	bool		 nullok;	/* false */
 	unsigned	 timeout;	/* s for each call to tokend: 10 */
+	unsigned	 fido2_wait;	/* s to wait for a key: 30 (0..300) */
 	bool		 cue;		/* false */
 	bool		 debug;		/* false */
 };
@@ -77,5 +88,13 @@ int tk_conf_load(struct tk_conf *c, const char *path, bool missing_ok,
  */
 int tk_conf_set(struct tk_conf *c, const char *section, const char *key,
     const char *value, char *err, size_t errlen);
+
+/*
+ * Parses the checked [fido2] allowed_aaguids list into out[0..*n) (16
+ * bytes each, at most `max').  An empty list gives *n = 0 (any model).
+ * Returns 0 or TK_ERR_CONFIG.
+ */
+int tk_conf_aaguids(const struct tk_conf *c, unsigned char (*out)[16],
+    size_t max, size_t *n);
 
 #endif /* TK_CONF_H */

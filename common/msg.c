@@ -1179,6 +1179,8 @@ tk_status_name(enum tk_status st)
 	case TK_ST_VERSION:		return ("version");
 	case TK_ST_EXPIRED:		return ("expired");
 	case TK_ST_GRANTED:		return ("granted");
+	case TK_ST_SUSPENDED:		return ("suspended");
+	case TK_ST_NOT_ALLOWED:		return ("not_allowed");
 	case TK_ST_END:			break;
 	}
 	return ("unknown");

@@ -95,6 +95,15 @@ static const struct tk_field cred_record[] = {
 	{ TK_KEY_PERIOD, TK_V_UINT, OPT, 0, NULL },
 	{ TK_KEY_LOCKED, TK_V_BOOL, OPT, 0, NULL },
 	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
+	/*
+	 * FIDO2 (ALGORITHM then holds "es256", "eddsa" or "rs256").  The
+	 * credential id itself (up to 1 KiB) is not listed: a page must fit
+	 * in a frame.
+	 */
+	{ TK_KEY_AAGUID, TK_V_BYTES, OPT, TK_FIDO2_AAGUID_BYTES, NULL },
+	{ TK_KEY_SIGN_COUNT, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_FMT, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_UV, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
 };
 static const struct tk_schema cred_record_schema = {
 	"CREDENTIAL", cred_record, NITEMS(cred_record)
@@ -246,6 +255,107 @@ static const struct tk_field backup_an[] = {
 	{ TK_KEY_PATH, TK_V_TEXT, REQ, TK_PATH_MAX, NULL },
 };
 
+/* AUDIT_PRUNE: removes the oldest rows, all older than UNTIL */
+static const struct tk_field audit_prune_rq[] = {
+	{ TK_KEY_UNTIL, TK_V_UINT, REQ, 0, NULL },
+};
+static const struct tk_field audit_prune_an[] = {
+	{ TK_KEY_COUNT, TK_V_UINT, REQ, 0, NULL },	/* rows removed */
+	{ TK_KEY_SEQ, TK_V_UINT, REQ, 0, NULL },	/* anchor: last
+							   removed row */
+};
+
+/* one FIDO2 credential id (exclude and allow lists) */
+static const struct tk_field cred_id_record[] = {
+	{ TK_KEY_CRED_ID, TK_V_BYTES, REQ, TK_FIDO2_CRED_ID_MAX, NULL },
+};
+static const struct tk_schema cred_id_record_schema = {
+	"CRED_ID", cred_id_record, NITEMS(cred_id_record)
+};
+
+/* FIDO2_ENROLL_BEGIN: UV overrides [fido2] user_verification */
+static const struct tk_field fido2_enroll_begin_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_LABEL, TK_V_TEXT, OPT, TK_LABEL_MAX, NULL },
+	{ TK_KEY_UV, TK_V_TEXT, OPT, TK_SHORT_TEXT_MAX, NULL },
+};
+static const struct tk_field fido2_enroll_begin_an[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CHALLENGE_ID, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CHALLENGE, TK_V_BYTES, REQ, TK_FIDO2_CHALLENGE_BYTES, NULL },
+	{ TK_KEY_RP_ID, TK_V_TEXT, REQ, TK_RP_ID_MAX, NULL },
+	{ TK_KEY_USER_HANDLE, TK_V_BYTES, REQ, TK_FIDO2_USER_HANDLE_BYTES,
+	    NULL },
+	{ TK_KEY_ALGORITHMS, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_UV, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_CRED_IDS, TK_V_LIST, OPT, TK_FIDO2_CREDS_MAX,
+	    &cred_id_record_schema },			/* to exclude */
+	{ TK_KEY_EXPIRES, TK_V_UINT, REQ, 0, NULL },
+};
+
+/* FIDO2_ENROLL_FINISH: the attestation, as libfido2 gives it */
+static const struct tk_field fido2_enroll_finish_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CHALLENGE_ID, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_ALGORITHM, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_FMT, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_AUTHDATA, TK_V_BYTES, REQ, TK_FIDO2_AUTHDATA_MAX, NULL },
+	{ TK_KEY_SIG, TK_V_BYTES, OPT, TK_FIDO2_SIG_MAX, NULL },
+	{ TK_KEY_X5C, TK_V_BYTES, OPT, TK_FIDO2_X5C_MAX, NULL },
+};
+static const struct tk_field fido2_enroll_finish_an[] = {
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CRED_ID, TK_V_BYTES, REQ, TK_FIDO2_CRED_ID_MAX, NULL },
+	{ TK_KEY_AAGUID, TK_V_BYTES, REQ, TK_FIDO2_AAGUID_BYTES, NULL },
+	{ TK_KEY_ALGORITHM, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_FMT, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_STATE, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+};
+
+/* FIDO2_BEGIN: a login challenge for the user's active credentials */
+static const struct tk_field fido2_begin_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	LOGIN_CONTEXT,
+};
+static const struct tk_field fido2_begin_an[] = {
+	{ TK_KEY_CHALLENGE_ID, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CHALLENGE, TK_V_BYTES, REQ, TK_FIDO2_CHALLENGE_BYTES, NULL },
+	{ TK_KEY_RP_ID, TK_V_TEXT, REQ, TK_RP_ID_MAX, NULL },
+	{ TK_KEY_CRED_IDS, TK_V_LIST, REQ, TK_FIDO2_CREDS_MAX,
+	    &cred_id_record_schema },
+	{ TK_KEY_UV, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+	{ TK_KEY_UP, TK_V_BOOL, REQ, 0, NULL },
+	{ TK_KEY_EXPIRES, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_RETRY_AFTER, TK_V_UINT, OPT, 0, NULL },
+};
+
+/* FIDO2_FINISH: the assertion */
+static const struct tk_field fido2_finish_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CHALLENGE_ID, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_CRED_ID, TK_V_BYTES, REQ, TK_FIDO2_CRED_ID_MAX, NULL },
+	{ TK_KEY_AUTHDATA, TK_V_BYTES, REQ, TK_FIDO2_AUTHDATA_MAX, NULL },
+	{ TK_KEY_SIG, TK_V_BYTES, REQ, TK_FIDO2_SIG_MAX, NULL },
+	LOGIN_CONTEXT,
+};
+static const struct tk_field fido2_finish_an[] = {
+	{ TK_KEY_CRED, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_SIGN_COUNT, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_FAILURES, TK_V_UINT, OPT, 0, NULL },
+	{ TK_KEY_RETRY_AFTER, TK_V_UINT, OPT, 0, NULL },
+};
+
+/* CRED_REINSTATE: a suspended FIDO2 credential becomes active again */
+static const struct tk_field cred_reinstate_rq[] = {
+	{ TK_KEY_USER, TK_V_TEXT, REQ, TK_USER_MAX, NULL },
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+};
+static const struct tk_field cred_reinstate_an[] = {
+	{ TK_KEY_CRED, TK_V_UINT, REQ, 0, NULL },
+	{ TK_KEY_STATE, TK_V_TEXT, REQ, TK_SHORT_TEXT_MAX, NULL },
+};
+
 #define SCHEMA(name, t)	{ name, t, NITEMS(t) }
 
 static const struct tk_schema requests[TK_MSG_TYPE_END] = {
@@ -267,6 +377,14 @@ static const struct tk_schema requests[TK_MSG_TYPE_END] = {
 	[TK_MSG_GRANT_LIST] = SCHEMA("GRANT_LIST", grant_list_rq),
 	[TK_MSG_GRANT_USE] = SCHEMA("GRANT_USE", grant_use_rq),
 	[TK_MSG_BACKUP] = SCHEMA("BACKUP", backup_rq),
+	[TK_MSG_AUDIT_PRUNE] = SCHEMA("AUDIT_PRUNE", audit_prune_rq),
+	[TK_MSG_FIDO2_ENROLL_BEGIN] =
+	    SCHEMA("FIDO2_ENROLL_BEGIN", fido2_enroll_begin_rq),
+	[TK_MSG_FIDO2_ENROLL_FINISH] =
+	    SCHEMA("FIDO2_ENROLL_FINISH", fido2_enroll_finish_rq),
+	[TK_MSG_FIDO2_BEGIN] = SCHEMA("FIDO2_BEGIN", fido2_begin_rq),
+	[TK_MSG_FIDO2_FINISH] = SCHEMA("FIDO2_FINISH", fido2_finish_rq),
+	[TK_MSG_CRED_REINSTATE] = SCHEMA("CRED_REINSTATE", cred_reinstate_rq),
 };
 
 static const struct tk_schema answers[TK_MSG_TYPE_END] = {
@@ -288,6 +406,14 @@ static const struct tk_schema answers[TK_MSG_TYPE_END] = {
 	[TK_MSG_GRANT_LIST] = SCHEMA("GRANT_LIST", grant_list_an),
 	[TK_MSG_GRANT_USE] = SCHEMA("GRANT_USE", grant_use_an),
 	[TK_MSG_BACKUP] = SCHEMA("BACKUP", backup_an),
+	[TK_MSG_AUDIT_PRUNE] = SCHEMA("AUDIT_PRUNE", audit_prune_an),
+	[TK_MSG_FIDO2_ENROLL_BEGIN] =
+	    SCHEMA("FIDO2_ENROLL_BEGIN", fido2_enroll_begin_an),
+	[TK_MSG_FIDO2_ENROLL_FINISH] =
+	    SCHEMA("FIDO2_ENROLL_FINISH", fido2_enroll_finish_an),
+	[TK_MSG_FIDO2_BEGIN] = SCHEMA("FIDO2_BEGIN", fido2_begin_an),
+	[TK_MSG_FIDO2_FINISH] = SCHEMA("FIDO2_FINISH", fido2_finish_an),
+	[TK_MSG_CRED_REINSTATE] = SCHEMA("CRED_REINSTATE", cred_reinstate_an),
 };
 
 const struct tk_schema *

@@ -36,6 +36,14 @@ enum tk_msg_type {
 	TK_MSG_GRANT_LIST = 14,		/* active grants; admin+ */
 	TK_MSG_GRANT_USE = 15,		/* log in on a grant; self+ */
 	TK_MSG_BACKUP = 16,		/* online copy of the store; root */
+	TK_MSG_AUDIT_PRUNE = 17,	/* drop old audit rows, keep an
+					   anchor; admin+ */
+	TK_MSG_FIDO2_ENROLL_BEGIN = 18,	/* creation parameters; admin+ */
+	TK_MSG_FIDO2_ENROLL_FINISH = 19,/* verify and store an attestation;
+					   admin+ */
+	TK_MSG_FIDO2_BEGIN = 20,	/* login challenge; self+ */
+	TK_MSG_FIDO2_FINISH = 21,	/* verify an assertion; self+ */
+	TK_MSG_CRED_REINSTATE = 22,	/* suspended -> active; admin+ */
 	TK_MSG_TYPE_END			/* one past the last type */
 };
 
@@ -104,6 +112,26 @@ enum tk_key {
 	TK_KEY_EXPIRES = 78,	/* uint: UNIX time a grant ends */
 	TK_KEY_GRANTS = 79,	/* array of grant records */
 	TK_KEY_PATH = 80,	/* text: absolute file name */
+
+	TK_KEY_RP_ID = 81,	/* text: WebAuthn relying party id */
+	TK_KEY_CHALLENGE = 82,	/* bytes: TK_FIDO2_CHALLENGE_BYTES, used as
+				   the client data hash */
+	TK_KEY_CHALLENGE_ID = 83, /* uint: names a challenge in the store */
+	TK_KEY_USER_HANDLE = 84,/* bytes: WebAuthn user.id (random) */
+	TK_KEY_CRED_IDS = 85,	/* array of records holding one CRED_ID */
+	TK_KEY_CRED_ID = 86,	/* bytes: FIDO2 credential id */
+	TK_KEY_ALGORITHMS = 87,	/* text: allowed COSE algorithms, in order
+				   of preference: "es256,eddsa,rs256" */
+	TK_KEY_UV = 88,		/* text: "required", "preferred",
+				   "discouraged" */
+	TK_KEY_UP = 89,		/* bool: user presence (touch) required */
+	TK_KEY_AUTHDATA = 90,	/* bytes: authenticator data, raw (not
+				   CBOR-wrapped) */
+	TK_KEY_SIG = 91,	/* bytes: assertion or attestation signature */
+	TK_KEY_FMT = 92,	/* text: attestation format "packed", ... */
+	TK_KEY_X5C = 93,	/* bytes: attestation certificate (DER) */
+	TK_KEY_AAGUID = 94,	/* bytes: 16, the key model */
+	TK_KEY_SIGN_COUNT = 95,	/* uint: signature counter */
 	TK_KEY_END		/* one past the last key */
 };
 
@@ -111,6 +139,7 @@ enum tk_key {
 #define TK_FACTOR_TOTP		0x01u
 #define TK_FACTOR_RECOVERY	0x02u	/* unused recovery codes (typed at
 					   the TOTP prompt) */
+#define TK_FACTOR_FIDO2		0x04u	/* an active FIDO2 credential */
 
 /* answer statuses: the wire vocabulary of outcomes */
 enum tk_status {
@@ -129,6 +158,12 @@ enum tk_status {
 	TK_ST_EXPIRED = 12,	/* pending enrollment expired */
 	TK_ST_GRANTED = 13,	/* GRANT_USE only: an active emergency grant
 				   lets this login pass without a factor */
+	TK_ST_SUSPENDED = 14,	/* FIDO2: the signature counter did not grow
+				   (possible cloned key); the credential is
+				   now suspended until tokenadm reinstate */
+	TK_ST_NOT_ALLOWED = 15,	/* policy refuses: key model (AAGUID) not
+				   allowed, or no user verification where
+				   it is required */
 	TK_ST_END
 };
 
@@ -145,8 +180,8 @@ enum tk_status {
 #define TK_LIST_MAX		1024	/* records in one list */
 /*
  * Records in one CRED_LIST page: a full credential record with every
- * text at its limit takes under 450 bytes, so a page always fits in a
- * frame.
+ * field at its limit (FIDO2 fields included) takes under 560 bytes, so
+ * a page always fits in a frame (test_msg's test_list_records checks).
  */
 #define TK_LIST_PAGE		100
 /*
@@ -164,5 +199,16 @@ enum tk_status {
 #define TK_RECOVERY_CHARS	12	/* Crockford base32: 60 bits */
 #define TK_RECOVERY_GROUP	4	/* shown as xxxx-xxxx-xxxx */
 #define TK_RECOVERY_TEXT_MAX	14	/* with both dashes */
+/* FIDO2 */
+#define TK_RP_ID_MAX		253
+#define TK_FIDO2_CHALLENGE_BYTES 32
+#define TK_FIDO2_USER_HANDLE_BYTES 32
+#define TK_FIDO2_AAGUID_BYTES	16
+#define TK_FIDO2_CRED_ID_MAX	1024	/* credential id, bytes */
+#define TK_FIDO2_AUTHDATA_MAX	4096	/* authenticator data, bytes */
+#define TK_FIDO2_SIG_MAX	1024	/* a signature, bytes */
+#define TK_FIDO2_X5C_MAX	8192	/* attestation certificate, bytes */
+#define TK_FIDO2_PUBKEY_MAX	1024	/* raw public key, bytes (store) */
+#define TK_FIDO2_CREDS_MAX	16	/* active FIDO2 credentials a user */
 
 #endif /* TK_PROTO_H */

@@ -139,6 +139,10 @@ status_text(enum tk_status st)
 		return (_("pending enrollment expired; enroll again"));
 	case TK_ST_GRANTED:
 		return (_("emergency access granted"));
+	case TK_ST_SUSPENDED:
+		return (_("credential suspended: possible cloned key"));
+	case TK_ST_NOT_ALLOWED:
+		return (_("refused by policy (key model or user verification)"));
 	case TK_ST_END:
 		break;
 	}

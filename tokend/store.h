@@ -27,13 +27,30 @@
 #include "proto.h"
 
 enum tk_cred_kind {
-	TK_CRED_TOTP = 1
+	TK_CRED_TOTP = 1,
+	TK_CRED_FIDO2 = 2
 };
 
 enum tk_cred_state {
 	TK_CRED_PENDING = 1,	/* enrolled, waiting for a first valid code */
 	TK_CRED_ACTIVE = 2,
-	TK_CRED_REVOKED = 3
+	TK_CRED_REVOKED = 3,
+	TK_CRED_SUSPENDED = 4	/* FIDO2: counter did not grow (possible
+				   clone); tokenadm reinstate or revoke */
+};
+
+/* FIDO2 credential algorithms (stored as these numbers, not COSE's) */
+enum tk_fido2_alg {
+	TK_FIDO2_ES256 = 1,
+	TK_FIDO2_EDDSA = 2,
+	TK_FIDO2_RS256 = 3
+};
+
+/* user verification policy of a challenge or credential */
+enum tk_fido2_uv {
+	TK_UV_REQUIRED = 1,
+	TK_UV_PREFERRED = 2,
+	TK_UV_DISCOURAGED = 3
 };
 
 enum tk_totp_alg {
@@ -60,6 +77,40 @@ struct tk_cred {
 	uint32_t	 key_id;
 	unsigned char	*sealed;
 	size_t		 sealed_len;
+	/*
+	 * FIDO2 (kind TK_CRED_FIDO2; `algorithm' then holds enum
+	 * tk_fido2_alg).  cred_id and pubkey are owned by the struct and
+	 * freed by tk_cred_clear(); pubkey is the raw key as libfido2's
+	 * fido_cred_pubkey_ptr() gives it.  Public data: not sealed.
+	 */
+	unsigned char	*cred_id;
+	size_t		 cred_id_len;
+	unsigned char	*pubkey;
+	size_t		 pubkey_len;
+	unsigned char	 aaguid[TK_FIDO2_AAGUID_BYTES];
+	char		 fmt[TK_SHORT_TEXT_MAX + 1]; /* attestation format */
+	uint32_t	 flags;		/* authenticator data flags at
+					   registration (UP 0x01, UV 0x04) */
+	uint32_t	 sign_count;	/* last accepted signature counter */
+	unsigned char	 user_handle[TK_FIDO2_USER_HANDLE_BYTES];
+};
+
+enum tk_challenge_purpose {
+	TK_CHALLENGE_LOGIN = 1,
+	TK_CHALLENGE_ENROLL = 2
+};
+
+/* a FIDO2 challenge held in the store (single use, short-lived) */
+struct tk_challenge {
+	uint64_t	 id;		/* assigned by _insert */
+	char		 user[TK_USER_MAX + 1];
+	int		 purpose;	/* enum tk_challenge_purpose */
+	unsigned char	 challenge[TK_FIDO2_CHALLENGE_BYTES];
+	unsigned char	 user_handle[TK_FIDO2_USER_HANDLE_BYTES]; /* enroll */
+	int		 uv;		/* enum tk_fido2_uv asked for */
+	char		 label[TK_LABEL_MAX + 1]; /* enroll */
+	int64_t		 created;	/* UNIX time */
+	int64_t		 expires;	/* UNIX time: no use at or after it */
 };
 
 struct tk_throttle {
@@ -281,6 +332,48 @@ int tk_store_grant_list(tk_store_t *, const char *user,
 int tk_store_grant_due(tk_store_t *, int64_t now, struct tk_grant **list,
     size_t *n);
 int tk_store_grant_end(tk_store_t *, uint64_t id, int state);
+
+/*
+ * FIDO2.  _fido2_find fills *c with the credential (any user, any state)
+ * holding FIDO2 credential id `cred_id', or TK_ERR_NOTFOUND; the store
+ * keeps FIDO2 credential ids unique (an insert of a taken id is
+ * TK_ERR_EXISTS).  _fido2_accept_count is the clone check: it records
+ * `count' as the signature counter of credential `id' and sets its last
+ * use to `now' only if `count' is greater than the stored counter, or
+ * both are 0 (a key without a counter); otherwise nothing changes and it
+ * returns TK_ERR_REPLAY.  Credential states: active -> suspended ->
+ * active (reinstate) or revoked, through tk_store_cred_set_state().
+ */
+int tk_store_fido2_find(tk_store_t *, const unsigned char *cred_id,
+    size_t cred_id_len, struct tk_cred *c);
+int tk_store_fido2_accept_count(tk_store_t *, uint64_t id, uint32_t count,
+    int64_t now);
+
+/*
+ * FIDO2 challenges.  _insert assigns ch->id.  _take burns challenge `id'
+ * of `purpose' in one statement: fills *ch and marks it used only if it
+ * was unused; TK_ERR_REPLAY when it was used already (nothing changed),
+ * TK_ERR_NOTFOUND when there is no such challenge of that purpose.  The
+ * caller checks ch->expires against its clock after taking it, so an
+ * expired challenge is burnt too.  _expire deletes challenges that
+ * expired at or before `now', used or not.
+ */
+int tk_store_challenge_insert(tk_store_t *, struct tk_challenge *ch);
+int tk_store_challenge_take(tk_store_t *, uint64_t id, int purpose,
+    struct tk_challenge *ch);
+int tk_store_challenge_expire(tk_store_t *, int64_t now, uint64_t *count);
+
+/*
+ * Audit retention.  _audit_prune removes the longest run of oldest rows
+ * (in sequence order) whose time is before `before', and records the
+ * last removed row's sequence number and MAC as the chain's anchor, in
+ * the current transaction; *count = rows removed (0: nothing changed),
+ * *anchor_seq = the anchor's sequence number (0: none).  From then on
+ * tk_store_audit_verify() starts from the anchor and appends chain to
+ * the newest row, or to the anchor when every row was removed.
+ */
+int tk_store_audit_prune(tk_store_t *, int64_t before, uint64_t *count,
+    uint64_t *anchor_seq);
 
 /*
  * Writes a consistent copy of the whole store into the new file `path'

@@ -82,6 +82,23 @@ struct tk_store_ops {
 		    struct tk_grant **, size_t *);
 	int	(*grant_end)(tk_store_t *, uint64_t, int);
 	int	(*backup)(tk_store_t *, const char *);
+	/* FIDO2 */
+	int	(*fido2_find)(tk_store_t *, const unsigned char *, size_t,
+		    struct tk_cred *);
+	int	(*fido2_accept_count)(tk_store_t *, uint64_t, uint32_t,
+		    int64_t);
+	int	(*challenge_insert)(tk_store_t *, struct tk_challenge *);
+	int	(*challenge_take)(tk_store_t *, uint64_t, int,
+		    struct tk_challenge *);
+	int	(*challenge_expire)(tk_store_t *, int64_t, uint64_t *);
+	/*
+	 * Audit retention: the anchor (*seq = 0 when none); _prune as
+	 * tk_store_audit_prune.  audit_last returns the anchor when no row
+	 * is left after a prune.
+	 */
+	int	(*audit_anchor)(tk_store_t *, uint64_t *seq,
+		    unsigned char mac[TK_STORE_MAC_BYTES]);
+	int	(*audit_prune)(tk_store_t *, int64_t, uint64_t *, uint64_t *);
 };
 
 /*

@@ -114,6 +114,71 @@ static const char *const tk_sqlite_migrations[] = {
 	" reason TEXT NOT NULL);"
 	/* at most one active grant a user */
 	"CREATE UNIQUE INDEX grants_active ON grants (user) WHERE state = 1;",
+	/*
+	 * 2 -> 3: FIDO2.  SQLite cannot change a CHECK, so credentials is
+	 * rebuilt: TOTP-only checks apply to kind 1 only, state 4
+	 * (suspended) is allowed, and the FIDO2 columns are added.  The
+	 * AUTOINCREMENT high-water mark is carried over so that no id is
+	 * ever reused.  Then the challenges and the audit anchor.
+	 */
+	"CREATE TABLE credentials_v3 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT NOT NULL,"
+	" kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+	" state INTEGER NOT NULL CHECK (state IN (1, 2, 3, 4)),"
+	" label TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER NOT NULL DEFAULT 0,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" digits INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (kind <> 1 OR digits IN (6, 8)),"
+	" algorithm INTEGER NOT NULL CHECK (algorithm IN (1, 2, 3)),"
+	" period INTEGER NOT NULL DEFAULT 0 CHECK (kind <> 1 OR period > 0),"
+	" last_step INTEGER NOT NULL DEFAULT 0 CHECK (last_step >= 0),"
+	" key_id INTEGER NOT NULL DEFAULT 0,"
+	" sealed BLOB,"
+	" cred_id BLOB,"
+	" pubkey BLOB,"
+	" aaguid BLOB,"
+	" fmt TEXT NOT NULL DEFAULT '',"
+	" flags INTEGER NOT NULL DEFAULT 0,"
+	" sign_count INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (sign_count BETWEEN 0 AND 4294967295),"
+	" user_handle BLOB,"
+	" CHECK (kind <> 2 OR (cred_id IS NOT NULL AND pubkey IS NOT NULL"
+	"  AND length(aaguid) = 16 AND length(user_handle) = 32)),"
+	" CHECK (state <> 4 OR kind = 2));"
+	"INSERT INTO credentials_v3 (id, user, kind, state, label, created,"
+	" last_used, expires, digits, algorithm, period, last_step, key_id,"
+	" sealed) SELECT id, user, kind, state, label, created, last_used,"
+	" expires, digits, algorithm, period, last_step, key_id, sealed"
+	" FROM credentials;"
+	"DELETE FROM sqlite_sequence WHERE name = 'credentials_v3';"
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'credentials_v3', seq"
+	" FROM sqlite_sequence WHERE name = 'credentials';"
+	"DROP TABLE credentials;"
+	"ALTER TABLE credentials_v3 RENAME TO credentials;"
+	"CREATE INDEX credentials_user ON credentials (user);"
+	"CREATE UNIQUE INDEX credentials_fido2_id ON credentials (cred_id)"
+	" WHERE kind = 2;"
+	"CREATE TABLE challenges ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT NOT NULL,"
+	" purpose INTEGER NOT NULL CHECK (purpose IN (1, 2)),"
+	" challenge BLOB NOT NULL CHECK (length(challenge) = 32),"
+	" user_handle BLOB NOT NULL CHECK (length(user_handle) = 32),"
+	" uv INTEGER NOT NULL CHECK (uv IN (1, 2, 3)),"
+	" label TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" used INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1)));"
+	"CREATE INDEX challenges_expires ON challenges (expires);"
+	/* the last pruned audit row: where the kept chain starts */
+	"CREATE TABLE audit_anchor ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" seq INTEGER NOT NULL CHECK (seq > 0),"
+	" mac BLOB NOT NULL,"
+	" pruned_at INTEGER NOT NULL);",
 };
 
 /* the schema version this program writes */

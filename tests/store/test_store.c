@@ -193,7 +193,7 @@ test_open_creates_schema(void **state)
 	assert_int_equal(lstat(f->db, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 	db_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM sqlite_master "
@@ -219,7 +219,7 @@ test_open_migrates_empty_file(void **state)
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(chmod(f->db, 0600), 0);
 	open_ok(f);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 	insert(f, "alice", TK_CRED_ACTIVE, "s");
 }
 
@@ -250,7 +250,7 @@ test_reopen_keeps_data(void **state)
 	assert_null(c.sealed);
 	assert_int_equal(c.sealed_len, 0);
 	/* the schema is not migrated twice */
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 }
 
 static void
@@ -260,10 +260,10 @@ test_newer_schema_refused(void **state)
 
 	open_ok(f);
 	tk_store_close(&f->s);
-	db_exec(f->db, "PRAGMA user_version = 3");
+	db_exec(f->db, "PRAGMA user_version = 4");
 	assert_int_equal(open_err(f, f->db), TK_ERR_VERSION);
 	/* refused without writing: the version is still the newer one */
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 4);
 }
 
 static void
@@ -1456,7 +1456,7 @@ test_migrate_v1_to_v2(void **state)
 	    "VALUES ('alice', 1, 2, 'old phone', 1700000000, 6, 1, 30, 77, "
 	    "5, x'0102')");
 	open_ok(f);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 	/* the old row is intact */
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(tk_store_cred_get(f->s, "alice", 1, &c), 0);
@@ -1480,7 +1480,7 @@ test_migrate_v1_to_v2(void **state)
 	assert_true(id > 0);
 	/* reopening migrates nothing more */
 	open_ok(f);
-	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->db, "PRAGMA user_version"), 3);
 	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM recovery_codes"),
 	    1);
 }

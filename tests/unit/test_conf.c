@@ -117,6 +117,12 @@ test_defaults(void **state)
 	assert_int_equal(c->delay_base, 1);
 	assert_int_equal(c->delay_max, 30);
 	assert_int_equal(c->grant_max_duration, 86400);
+	assert_string_equal(c->fido2_rp_id, "tokend");
+	assert_int_equal(c->fido2_challenge_ttl, 60);
+	assert_int_equal(c->fido2_enroll_ttl, 300);
+	assert_string_equal(c->fido2_uv, "required");
+	assert_string_equal(c->fido2_allowed_aaguids, "");
+	assert_int_equal(c->fido2_wait, 30);
 	assert_string_equal(c->factors, "totp");
 	assert_false(c->nullok);
 	assert_int_equal(c->timeout, 10);
@@ -266,7 +272,26 @@ static const struct bad bad_values[] = {
 	{ "grant", "max_duration", "2592001" },
 	{ "grant", "max_duration", "8h" },
 	{ "pam", "factors", "" },
-	{ "pam", "factors", "fido2" },
+	{ "pam", "factors", "fido" },
+	{ "pam", "factors", "fido2,totp,fido2" },
+	{ "fido2", "rp_id", "" },
+	{ "fido2", "rp_id", "Tokend" },
+	{ "fido2", "rp_id", ".tokend" },
+	{ "fido2", "rp_id", "tokend-" },
+	{ "fido2", "rp_id", "to kend" },
+	{ "fido2", "user_verification", "yes" },
+	{ "fido2", "user_verification", "" },
+	{ "fido2", "allowed_aaguids", "0bb43545-fd2c-4185-87dd" },
+	{ "fido2", "allowed_aaguids",
+	    "0bb43545-fd2c-4185-87dd-feb0b2916ace," },
+	{ "fido2", "allowed_aaguids",
+	    "0bb43545fd2c418587ddfeb0b2916ace" },
+	{ "fido2", "allowed_aaguids",
+	    "0bb43545-fd2c-4185-87dd-feb0b2916acx" },
+	{ "fido2", "challenge_ttl", "5" },
+	{ "fido2", "challenge_ttl", "601" },
+	{ "fido2", "enroll_ttl", "29" },
+	{ "pam", "fido2_wait", "301" },
 	{ "pam", "factors", "totp,totp" },
 	{ "pam", "factors", "totp," },
 	{ "pam", "factors", ",totp" },
@@ -310,6 +335,46 @@ test_bad_values(void **state)
 	assert_int_equal(tk_conf_set(&fx->c, "pam", "timeout", "007", fx->err,
 	    sizeof(fx->err)), 0);
 	assert_int_equal(fx->c.timeout, 7);
+}
+
+/* [fido2] keys, and allowed_aaguids parsed into bytes */
+static void
+test_fido2_keys(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char ids[4][16];
+	size_t n = 99;
+
+	assert_int_equal(tk_conf_aaguids(&fx->c, ids, 4, &n), 0);
+	assert_int_equal(n, 0);		/* default: any model */
+	assert_int_equal(tk_conf_set(&fx->c, "fido2", "rp_id",
+	    "zone.city.example", fx->err, sizeof(fx->err)), 0);
+	assert_string_equal(fx->c.fido2_rp_id, "zone.city.example");
+	assert_int_equal(tk_conf_set(&fx->c, "fido2", "user_verification",
+	    "discouraged", fx->err, sizeof(fx->err)), 0);
+	assert_string_equal(fx->c.fido2_uv, "discouraged");
+	assert_int_equal(tk_conf_set(&fx->c, "pam", "factors", "fido2,totp",
+	    fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tk_conf_set(&fx->c, "pam", "fido2_wait", "0",
+	    fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(fx->c.fido2_wait, 0);
+	assert_int_equal(tk_conf_set(&fx->c, "fido2", "allowed_aaguids",
+	    "0bb43545-fd2c-4185-87dd-feb0b2916ace , "
+	    "CB69481E-8FF7-4039-93EC-0A2729A154A8", fx->err,
+	    sizeof(fx->err)), 0);
+	assert_int_equal(tk_conf_aaguids(&fx->c, ids, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(ids[0], "\x0b\xb4\x35\x45\xfd\x2c\x41\x85"
+	    "\x87\xdd\xfe\xb0\xb2\x91\x6a\xce", 16);
+	assert_memory_equal(ids[1], "\xcb\x69\x48\x1e\x8f\xf7\x40\x39"
+	    "\x93\xec\x0a\x27\x29\xa1\x54\xa8", 16);
+	/* a caller with room for one is refused, not overrun */
+	assert_int_equal(tk_conf_aaguids(&fx->c, ids, 1, &n), TK_ERR_CONFIG);
+	/* an empty list again means any model */
+	assert_int_equal(tk_conf_set(&fx->c, "fido2", "allowed_aaguids", "",
+	    fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tk_conf_aaguids(&fx->c, ids, 4, &n), 0);
+	assert_int_equal(n, 0);
 }
 
 static void
@@ -493,6 +558,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_booleans, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fido2_keys, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_messages, setup,
 		    teardown),

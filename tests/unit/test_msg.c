@@ -109,6 +109,12 @@ fill(tk_msg_t *m, const struct tk_schema *s, size_t nrec)
 			assert_int_equal(tk_msg_set_text(m, f->key, t), 0);
 			free(t);
 			break;
+		case TK_V_BYTES:
+			t = gen_text(f->key, f->max);
+			assert_int_equal(tk_msg_set_bytes(m, f->key, t,
+			    f->max), 0);
+			free(t);
+			break;
 		case TK_V_LIST:
 			for (j = 0; j < nrec; j++) {
 				rec = tk_msg_add_record(m, f->key);
@@ -327,9 +333,9 @@ test_answer_not_ok(void **state)
 	assert_int_equal(dec("a3 0001 0101 0206", TK_DIR_ANSWER), 0);
 	assert_int_equal(dec("a3 0001 0101 0200", TK_DIR_ANSWER),
 	    TK_ERR_PROTO);
-	/* status 13 (granted) is the last one; 14 is out of range */
-	assert_int_equal(dec("a3 0001 010f 020d", TK_DIR_ANSWER), 0);
-	assert_int_equal(dec("a3 0001 0101 020e", TK_DIR_ANSWER),
+	/* status 15 (not_allowed) is the last one; 16 is out of range */
+	assert_int_equal(dec("a3 0001 010f 020f", TK_DIR_ANSWER), 0);
+	assert_int_equal(dec("a3 0001 0101 0210", TK_DIR_ANSWER),
 	    TK_ERR_PROTO);
 	/* no status */
 	assert_int_equal(dec("a2 0001 0101", TK_DIR_ANSWER), TK_ERR_PROTO);
