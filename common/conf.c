@@ -40,11 +40,13 @@
 
 #include "conf.h"
 #include "err.h"
+#include "wipe.h"
 
 #define TK_CONF_MAX_BYTES	65536	/* largest tokend.conf, bytes */
 #define TK_CONF_NAME_MAX	32	/* user and group names, bytes */
 #define TK_CONF_ISSUER_MAX	64	/* TOTP issuer, bytes */
 #define TK_CONF_LINE_MAX	INI_MAX_LINE	/* inih's line buffer */
+#define TK_CONF_URL_MAX		1024	/* [store] url, bytes */
 
 enum kind {
 	K_PATH,		/* absolute path */
@@ -56,7 +58,8 @@ enum kind {
 	K_FACTORS,	/* comma list of known factors */
 	K_RP_ID,	/* WebAuthn RP ID: a lower-case DNS-style name */
 	K_UV,		/* required|preferred|discouraged */
-	K_AAGUIDS	/* comma list of UUIDs, may be empty */
+	K_AAGUIDS,	/* comma list of UUIDs, may be empty */
+	K_STORE_URL	/* empty, postgresql:// URL or libpq conninfo */
 };
 
 struct conf_key {
@@ -78,6 +81,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tokend", "user", K_NAME, AT(user), 0, 0 },
 	{ "tokend", "idle_timeout", K_UINT, AT(idle_timeout), 1, 3600 },
 	{ "tokend", "max_connections", K_UINT, AT(max_connections), 1, 65536 },
+	{ "store", "url", K_STORE_URL, AT(store_url), 0, 0 },
 	{ "totp", "window", K_UINT, AT(totp_window), 0, 10 },
 	{ "totp", "issuer", K_ISSUER, AT(totp_issuer), 0, 0 },
 	{ "totp", "pending_ttl", K_UINT, AT(totp_pending_ttl), 60, 86400 },
@@ -362,6 +366,28 @@ aaguids_walk(const char *s, unsigned char (*out)[16], size_t max,
 	return (NULL);
 }
 
+/*
+ * [store] url: empty (the SQLite store at [tokend] database), or a
+ * PostgreSQL URL (postgresql:// or postgres://), or a libpq conninfo
+ * ("host=... dbname=..."); libpq parses it when tokend connects.
+ * Returns NULL or a reason.
+ */
+static const char *
+store_url_check(const char *s)
+{
+	if (s[0] == '\0')
+		return (NULL);
+	if (strlen(s) > TK_CONF_URL_MAX)
+		return ("too long");
+	if (has_control(s))
+		return ("control character");
+	if (strncmp(s, "postgresql://", 13) != 0 &&
+	    strncmp(s, "postgres://", 11) != 0 && strchr(s, '=') == NULL)
+		return ("not a postgresql:// URL nor a libpq conninfo "
+		    "(key=value ...)");
+	return (NULL);
+}
+
 int
 tk_conf_aaguids(const struct tk_conf *c, unsigned char (*out)[16],
     size_t max, size_t *n)
@@ -483,6 +509,12 @@ tk_conf_set(struct tk_conf *c, const char *section, const char *key,
 			return (TK_ERR_CONFIG);
 		}
 		return (set_string(c, k->off, value));
+	case K_STORE_URL:
+		if ((why = store_url_check(value)) != NULL) {
+			conf_err(err, errlen, "%s: %s", key, why);
+			return (TK_ERR_CONFIG);
+		}
+		return (set_string(c, k->off, value));
 	case K_AAGUIDS:
 		why = has_control(value) ? "control character" :
 		    aaguids_walk(value, NULL, 0, NULL);
@@ -510,10 +542,11 @@ tk_conf_init(struct tk_conf *c)
 	    (c->admin_group = strdup("tokend-admin")) == NULL ||
 	    (c->user = strdup("tokend")) == NULL ||
 	    (c->totp_issuer = strdup("tokend")) == NULL ||
-	    (c->factors = strdup("totp")) == NULL ||
+	    (c->factors = strdup("fido2,totp")) == NULL ||
 	    (c->fido2_rp_id = strdup("tokend")) == NULL ||
 	    (c->fido2_uv = strdup("required")) == NULL ||
-	    (c->fido2_allowed_aaguids = strdup("")) == NULL) {
+	    (c->fido2_allowed_aaguids = strdup("")) == NULL ||
+	    (c->store_url = strdup("")) == NULL) {
 		tk_conf_clear(c);
 		return (TK_ERR_NOMEM);
 	}
@@ -551,6 +584,9 @@ tk_conf_clear(struct tk_conf *c)
 	free(c->fido2_rp_id);
 	free(c->fido2_uv);
 	free(c->fido2_allowed_aaguids);
+	/* a conninfo may hold a password: wiped, not just freed */
+	if (c->store_url != NULL)
+		tk_freezero(c->store_url, strlen(c->store_url));
 	memset(c, 0, sizeof(*c));
 }
 
@@ -581,12 +617,31 @@ static char *
 load_reader(char *str, int num, void *arg)
 {
 	struct load *l = arg;
-	size_t n;
+	size_t n = 0;
+	int ch = 0;
 
-	if (l->r != 0 || fgets(str, num, l->f) == NULL)
+	if (l->r != 0 || num < 2)
 		return (NULL);
+	/*
+	 * fgets() by hand: a NUL byte would hide the rest of its line from
+	 * strlen(), so the length check below would pass and the rest of a
+	 * long line would be parsed as a line of its own (found by
+	 * tests/fuzz/fuzz_conf)
+	 */
+	while (n < (size_t)num - 1 && (ch = getc(l->f)) != EOF) {
+		if (ch == '\0') {
+			l->line++;
+			load_fail(l, TK_ERR_CONFIG, "NUL byte in a line");
+			return (NULL);
+		}
+		str[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
+		return (NULL);
+	str[n] = '\0';
 	l->line++;
-	n = strlen(str);
 	if (TK_CONF_MAX_BYTES - l->bytes < n) {
 		load_fail(l, TK_ERR_CONFIG, "file larger than 64 KiB");
 		return (NULL);

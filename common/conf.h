@@ -34,6 +34,10 @@ struct tk_conf {
 	unsigned	 idle_timeout;	/* s a connection may idle: 10 */
 	unsigned	 max_connections; /* 256 */
 
+	/* [store] */
+	char		*store_url;	/* "": SQLite at database; else a
+					   PostgreSQL URL or libpq conninfo */
+
 	/* [totp] */
 	unsigned	 totp_window;	/* steps either side: 1 (0..10) */
 	char		*totp_issuer;	/* tokend */
@@ -55,7 +59,7 @@ struct tk_conf {
 	char		*fido2_allowed_aaguids; /* comma list of UUIDs; "" = any */
 
 	/* [pam] (module options of the same names override these) */
-	char		*factors;	/* "totp" */
+	char		*factors;	/* "fido2,totp" */
 	bool		 nullok;	/* false */
 	unsigned	 timeout;	/* s for each call to tokend: 10 */
 	unsigned	 fido2_wait;	/* s to wait for a key: 30 (0..300) */

@@ -451,20 +451,33 @@ msg_needs(const tk_msg_t *m)
 }
 
 /*
- * True when key k of m is a required list with no record added: the
- * encoder writes it as an empty array, since a caller has no other way
- * to say "no records" (a list springs into being with its first record).
+ * The keys of m that are required lists with no record added, as a key
+ * set: the encoder writes them as empty arrays, since a caller has no
+ * other way to say "no records" (a list springs into being with its
+ * first record).  One walk of the schema's few fields, rather than a
+ * schema search for each of the TK_KEY_END keys.
  */
-static bool
-msg_empty_list(const tk_msg_t *m, size_t k)
+static void
+msg_empty_lists(const tk_msg_t *m, uint64_t set[TK_KEY_SET_WORDS])
 {
 	const struct tk_field *f;
+	size_t i;
 
-	if (m->v[k].vtype != TK_V_NONE || !msg_needs(m))
-		return (false);
-	f = tk_schema_field(m->schema, (unsigned)k);
-	return (f != NULL && f->vtype == TK_V_LIST &&
-	    (f->flags & TK_F_REQUIRED));
+	memset(set, 0, TK_KEY_SET_WORDS * sizeof(set[0]));
+	if (!msg_needs(m))
+		return;
+	for (i = 0; i < m->schema->nfields; i++) {
+		f = &m->schema->fields[i];
+		if (f->vtype == TK_V_LIST && (f->flags & TK_F_REQUIRED) &&
+		    f->key < TK_KEY_END && m->v[f->key].vtype == TK_V_NONE)
+			set[f->key / 64] |= UINT64_C(1) << (f->key % 64);
+	}
+}
+
+static bool
+key_in(const uint64_t set[TK_KEY_SET_WORDS], size_t k)
+{
+	return ((set[k / 64] >> (k % 64)) & 1);
 }
 
 /*
@@ -613,12 +626,14 @@ static int
 encode_map(struct obuf *b, const tk_msg_t *m)
 {
 	const struct tk_val *v;
+	uint64_t empty[TK_KEY_SET_WORDS];
 	size_t i, k, n;
 	int r;
 
+	msg_empty_lists(m, empty);
 	n = msg_is_record(m) ? 0 : 2;
 	for (k = 0; k < TK_KEY_END; k++)
-		if (m->v[k].vtype != TK_V_NONE || msg_empty_list(m, k))
+		if (m->v[k].vtype != TK_V_NONE || key_in(empty, k))
 			n++;
 	if ((r = ob_head(b, H_MAP, n)) != 0)
 		return (r);
@@ -631,7 +646,7 @@ encode_map(struct obuf *b, const tk_msg_t *m)
 	}
 	for (k = 0; k < TK_KEY_END; k++) {
 		v = &m->v[k];
-		if (msg_empty_list(m, k)) {
+		if (key_in(empty, k)) {
 			if ((r = ob_head(b, H_UINT, k)) != 0 ||
 			    (r = ob_head(b, H_ARRAY, 0)) != 0)
 				return (r);

@@ -1,6 +1,7 @@
 /*
- * cmd_audit.c -- the audit trail for inspection: tokenadm audit verify
- * and tokenadm audit export.
+ * cmd_audit.c -- the audit trail for inspection: tokenadm audit verify,
+ * tokenadm audit export and tokenadm audit prune (audit report is
+ * cmd_report.c).
  *
  * Export formats:
  *  - csv: RFC 4180 (comma, CRLF line ends, a field with a comma, quote,
@@ -11,6 +12,10 @@
  *    apostrophe.
  *  - jsonl: one JSON object a line.
  * Times are ISO 8601 UTC in both.
+ *
+ * prune --before DATE removes the rows older than DATE (midnight UTC
+ * for YYYY-MM-DD), after a confirmation typed on the terminal unless
+ * --yes.  JSON output: {"removed": N, "before": time, "anchor_seq": S}.
  */
 #include "config.h"
 
@@ -20,14 +25,18 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "i18n.h"
 #include "json.h"
 #include "out.h"
+#include "report.h"
 #include "tokenadm.h"
 
 #define NUM_MAX		24	/* a uint64_t in decimal, with NUL */
 #define DAY_S		86400
 #define DATE_MAX	32	/* longest accepted date text */
+#define ANSWER_MAX	16	/* the confirmation typed */
 
 enum audit_format {
 	FMT_NONE = 0,
@@ -409,6 +418,127 @@ audit_export(struct tk_adm *c, int argc, char **argv)
 	return (ex);
 }
 
+/* ---------------------------------------------------------------- */
+/* audit prune */
+
+/* asks on the terminal; true when the answer is "yes" */
+static bool
+confirm_prune(const char *before)
+{
+	char line[ANSWER_MAX];
+	size_t n;
+
+	printf(_("This removes every audit row older than %s for good.\n"
+	    "Export them first (tokenadm audit export --until ...) and keep\n"
+	    "the export.  The kept rows stay verifiable, and the removal is\n"
+	    "itself audited.\n"), before);
+	printf("%s", _("Type \"yes\" to remove them: "));
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return (false);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return (strcmp(line, "yes") == 0);
+}
+
+static int
+audit_prune(struct tk_adm *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		TK_ADM_LONGOPTS,
+		{ "before", required_argument, NULL, TK_OPT_BEFORE },
+		{ "yes", no_argument, NULL, TK_OPT_YES },
+		{ NULL, 0, NULL, 0 }
+	};
+	char tbuf[TK_OUT_TIME_MAX];
+	tk_msg_t *req = NULL, *ans = NULL;
+	struct tk_json j;
+	int64_t before = 0;
+	uint64_t count = 0, anchor = 0;
+	bool yes = false;
+	int ch, ex;
+
+	while ((ch = tk_adm_getopt(c, "audit", argc, argv, opts, &ex)) != -1)
+		switch (ch) {
+		case 'h':
+			tk_adm_help("audit", stdout);
+			return (TK_EXIT_OK);
+		case TK_OPT_BEFORE:
+			if (tk_adm_parse_date(optarg, false, &before) != 0)
+				return (tk_adm_usage("audit", _("--before "
+				    "needs a date: YYYY-MM-DD or "
+				    "YYYY-MM-DDTHH:MM:SSZ (UTC)")));
+			break;
+		case TK_OPT_YES:
+			yes = true;
+			break;
+		default:
+			return (tk_adm_usage("audit", _("unknown option")));
+		}
+	if (ex != TK_EXIT_OK)
+		return (ex);
+	if (argc - optind != 0)
+		return (tk_adm_usage("audit", _("too many arguments")));
+	if (before <= 0)
+		return (tk_adm_usage("audit", _("--before DATE is required")));
+	tk_out_time((uint64_t)before, tbuf);
+	if (!yes) {
+		if (!isatty(STDIN_FILENO))
+			return (tk_adm_usage("audit", _("--yes is required "
+			    "when standard input is not a terminal")));
+		if (!confirm_prune(tbuf)) {
+			fprintf(stderr, "tokenadm: %s\n",
+			    _("not confirmed: nothing was removed"));
+			return (TK_EXIT_FAIL);
+		}
+	}
+
+	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_AUDIT_PRUNE)) == NULL ||
+	    tk_msg_set_uint(req, TK_KEY_UNTIL, (uint64_t)before) != 0) {
+		ex = oom();
+		goto fail;
+	}
+	if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)
+		goto fail;
+	if (tk_msg_get_uint(ans, TK_KEY_COUNT, &count) != 0 ||
+	    tk_msg_get_uint(ans, TK_KEY_SEQ, &anchor) != 0) {
+		fprintf(stderr, "tokenadm: %s\n", _("incomplete answer"));
+		ex = TK_EXIT_FAIL;
+		goto fail;
+	}
+	if (c->json) {
+		tk_json_init(&j, stdout);
+		tk_json_object_begin(&j);
+		tk_json_key(&j, "removed");
+		tk_json_uint(&j, count);
+		tk_json_key(&j, "before");
+		tk_json_string(&j, tbuf);
+		tk_json_key(&j, "anchor_seq");
+		if (anchor != 0)
+			tk_json_uint(&j, anchor);
+		else
+			tk_json_null(&j);
+		tk_json_object_end(&j);
+		ex = tk_json_finish(&j) == 0 ? TK_EXIT_OK : TK_EXIT_FAIL;
+		goto fail;
+	}
+	if (count == 0)
+		printf(_("No audit row older than %s: nothing removed.\n"),
+		    tbuf);
+	else
+		printf(_("Removed %" PRIu64 " audit rows older than %s.\n"),
+		    count, tbuf);
+	if (anchor != 0)
+		printf(_("The chain now starts after row %" PRIu64 " (the "
+		    "anchor); \"tokenadm audit verify\" checks it from "
+		    "there.\n"), anchor);
+	ex = TK_EXIT_OK;
+ fail:
+	tk_msg_free(&req);
+	tk_msg_free(&ans);
+	return (ex);
+}
+
 int
 tk_cmd_audit(struct tk_adm *c, int argc, char **argv)
 {
@@ -420,8 +550,8 @@ tk_cmd_audit(struct tk_adm *c, int argc, char **argv)
 			tk_adm_help("audit", stdout);
 			return (TK_EXIT_OK);
 		}
-		return (tk_adm_usage("audit", _("expected: audit verify or "
-		    "audit export")));
+		return (tk_adm_usage("audit", _("expected: audit verify, "
+		    "export, report or prune")));
 	}
 	sub = argv[1];
 	/* the subcommand becomes argv[0] of its own options */
@@ -429,5 +559,9 @@ tk_cmd_audit(struct tk_adm *c, int argc, char **argv)
 		return (audit_verify(c, argc - 1, argv + 1));
 	if (strcmp(sub, "export") == 0)
 		return (audit_export(c, argc - 1, argv + 1));
+	if (strcmp(sub, "report") == 0)
+		return (tk_adm_audit_report(c, argc - 1, argv + 1));
+	if (strcmp(sub, "prune") == 0)
+		return (audit_prune(c, argc - 1, argv + 1));
 	return (tk_adm_usage("audit", _("unknown audit command \"%s\""), sub));
 }

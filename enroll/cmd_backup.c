@@ -35,6 +35,16 @@ tk_cmd_backup(struct tk_adm *c, int argc, char **argv)
 		return (ex);
 	if (argc - optind != 1)
 		return (tk_adm_usage("backup", _("expected: backup FILE")));
+	/* PostgreSQL: the database's own tools make consistent copies */
+	if ((ex = tk_adm_conf(c)) != TK_EXIT_OK)
+		return (ex);
+	if (c->conf.store_url != NULL && c->conf.store_url[0] != '\0') {
+		fprintf(stderr, _("tokenadm: backup copies only the SQLite "
+		    "store; this tokend uses PostgreSQL ([store] url): back it "
+		    "up with pg_dump or continuous archiving (see "
+		    "deployment.md)\n"));
+		return (TK_EXIT_FAIL);
+	}
 	file = argv[optind];
 	if (tk_adm_check_text(file, TK_PATH_MAX) != 0)
 		return (tk_adm_usage("backup", _("invalid file name")));

@@ -1,6 +1,7 @@
 /*
  * cmd_cred.c -- the credentials of users: tokenadm list, revoke and
- * unlock.
+ * unlock.  FIDO2 credentials show their signature counter and key model,
+ * and a suspended one (possible cloned key) stands out.
  */
 #include "config.h"
 
@@ -9,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aaguid.h"
 #include "i18n.h"
 #include "json.h"
 #include "out.h"
 #include "tokenadm.h"
 
 #define NUM_MAX		24	/* a uint64_t in decimal, with NUL */
-#define LIST_COLS	9
+#define LIST_COLS	11
 
 static int
 oom(void)
@@ -42,11 +44,38 @@ plain_args(struct tk_adm *c, const char *cmd, int argc, char **argv,
 	return (ex);
 }
 
-/* one credential record as JSON */
+/* the AAGUID of a record as text into buf, or NULL */
+static const char *
+record_aaguid(const tk_msg_t *rec, char buf[TK_AAGUID_TEXT_MAX],
+    const char **model)
+{
+	const unsigned char *a;
+	size_t len;
+
+	*model = NULL;
+	if (tk_msg_get_bytes(rec, TK_KEY_AAGUID, &a, &len) != 0)
+		return (NULL);
+	*model = tk_aaguid_model(a, len);
+	return (tk_aaguid_text(a, len, buf));
+}
+
+static bool
+record_suspended(const tk_msg_t *rec)
+{
+	const char *state = tk_msg_get_text(rec, TK_KEY_STATE);
+
+	return (state != NULL && strcmp(state, "suspended") == 0);
+}
+
+/*
+ * one credential record as JSON; the FIDO2 members (sign_count, aaguid,
+ * model, attestation_format, user_verification) are null for TOTP
+ */
 static void
 record_json(struct tk_json *j, const tk_msg_t *rec)
 {
-	char tbuf[TK_OUT_TIME_MAX];
+	char tbuf[TK_OUT_TIME_MAX], abuf[TK_AAGUID_TEXT_MAX];
+	const char *aaguid, *model;
 	uint64_t v;
 	bool b;
 
@@ -87,6 +116,20 @@ record_json(struct tk_json *j, const tk_msg_t *rec)
 		tk_json_uint(j, v);
 	else
 		tk_json_null(j);
+	tk_json_key(j, "sign_count");
+	if (tk_msg_get_uint(rec, TK_KEY_SIGN_COUNT, &v) == 0)
+		tk_json_uint(j, v);
+	else
+		tk_json_null(j);
+	aaguid = record_aaguid(rec, abuf, &model);
+	tk_json_key(j, "aaguid");
+	tk_json_string(j, aaguid);
+	tk_json_key(j, "model");
+	tk_json_string(j, model);
+	tk_json_key(j, "attestation_format");
+	tk_json_string(j, tk_msg_get_text(rec, TK_KEY_FMT));
+	tk_json_key(j, "user_verification");
+	tk_json_string(j, tk_msg_get_text(rec, TK_KEY_UV));
 	tk_json_object_end(j);
 }
 
@@ -110,9 +153,10 @@ list_json(tk_msg_t *const *pages, size_t npages)
 static int
 record_row(tk_table_t *t, const tk_msg_t *rec)
 {
-	char id[NUM_MAX], fail[NUM_MAX];
+	char id[NUM_MAX], fail[NUM_MAX], signs[NUM_MAX];
 	char created[TK_OUT_TIME_MAX], used[TK_OUT_TIME_MAX];
-	const char *cells[LIST_COLS];
+	char abuf[TK_AAGUID_TEXT_MAX];
+	const char *cells[LIST_COLS], *model;
 	uint64_t v;
 	bool b;
 
@@ -125,6 +169,8 @@ record_row(tk_table_t *t, const tk_msg_t *rec)
 	cells[2] = tk_msg_get_text(rec, TK_KEY_KIND);
 	cells[3] = tk_msg_get_text(rec, TK_KEY_LABEL);
 	cells[4] = tk_msg_get_text(rec, TK_KEY_STATE);
+	if (record_suspended(rec))
+		cells[4] = _("suspended (possible cloned key)");
 	cells[5] = tk_msg_get_uint(rec, TK_KEY_CREATED, &v) == 0 ?
 	    tk_out_time(v, created) : NULL;
 	cells[6] = NULL;
@@ -138,6 +184,15 @@ record_row(tk_table_t *t, const tk_msg_t *rec)
 		snprintf(fail, sizeof(fail), "%" PRIu64, v);
 		cells[8] = fail;
 	}
+	cells[9] = NULL;
+	if (tk_msg_get_uint(rec, TK_KEY_SIGN_COUNT, &v) == 0) {
+		snprintf(signs, sizeof(signs), "%" PRIu64, v);
+		cells[9] = signs;
+	}
+	/* the model when known, else the AAGUID itself */
+	cells[10] = record_aaguid(rec, abuf, &model);
+	if (model != NULL)
+		cells[10] = model;
 	return (tk_table_add(t, cells));
 }
 
@@ -146,7 +201,7 @@ list_table(tk_msg_t *const *pages, size_t npages)
 {
 	const char *head[LIST_COLS];
 	tk_table_t *t = NULL;
-	size_t i, p, n = 0;
+	size_t i, p, n = 0, suspended = 0;
 	int ex;
 
 	for (p = 0; p < npages; p++)
@@ -164,18 +219,29 @@ list_table(tk_msg_t *const *pages, size_t npages)
 	head[6] = _("LAST USED");
 	head[7] = _("LOCKED");
 	head[8] = _("FAILURES");
+	head[9] = _("SIGN COUNT");
+	head[10] = _("KEY MODEL");
 	if ((t = tk_table_new(LIST_COLS, head)) == NULL) {
 		ex = oom();
 		goto fail;
 	}
 	for (p = 0; p < npages; p++)
-		for (i = 0; i < tk_msg_count(pages[p], TK_KEY_CREDS); i++)
+		for (i = 0; i < tk_msg_count(pages[p], TK_KEY_CREDS); i++) {
 			if (record_row(t,
 			    tk_msg_record(pages[p], TK_KEY_CREDS, i)) != 0) {
 				ex = oom();
 				goto fail;
 			}
+			if (record_suspended(tk_msg_record(pages[p],
+			    TK_KEY_CREDS, i)))
+				suspended++;
+		}
 	tk_table_print(t, stdout);
+	if (suspended > 0)
+		printf(_("\n%zu credential(s) suspended: the key's signature "
+		    "counter did not grow,\nas happens when a key was cloned.  "
+		    "Investigate, then \"tokenadm reinstate\nUSER ID\" or "
+		    "\"tokenadm revoke USER ID\".\n"), suspended);
 
 	ex = TK_EXIT_OK; /* success */
  fail:

@@ -1,6 +1,7 @@
 /*
  * cmd_enroll.c -- tokenadm enroll totp and tokenadm confirm: a new TOTP
  * credential is pending until one valid code from the app activates it.
+ * (enroll fido2 is handed over to cmd_fido2.c.)
  *
  * MUST:
  * 1. The otpauth:// URI (it holds the secret) is shown once, only on
@@ -100,10 +101,10 @@ enroll_args(struct tk_adm *c, int argc, char **argv, struct enroll *e)
 		return (ex);
 	if (argc - optind != 2)
 		return (tk_adm_usage("enroll",
-		    _("expected: enroll totp USER")));
+		    _("expected: enroll totp|fido2 USER")));
 	if (strcmp(argv[optind], "totp") != 0)
 		return (tk_adm_usage("enroll", _("unknown kind \"%s\"; "
-		    "only \"totp\" can be enrolled"), argv[optind]));
+		    "\"totp\" or \"fido2\" can be enrolled"), argv[optind]));
 	e->user = argv[optind + 1];
 	if (tk_adm_check_text(e->user, TK_USER_MAX) != 0)
 		return (tk_adm_usage("enroll", _("invalid user name")));
@@ -264,6 +265,8 @@ tk_cmd_enroll(struct tk_adm *c, int argc, char **argv)
 	bool tty;
 	int ex, r;
 
+	if (tk_adm_enroll_is_fido2(argc, argv))
+		return (tk_cmd_enroll_fido2(c, argc, argv));
 	if ((ex = enroll_args(c, argc, argv, &e)) != TK_EXIT_OK)
 		return (ex == ARGS_HELP ? TK_EXIT_OK : ex);
 	tty = !c->json && isatty(STDIN_FILENO);

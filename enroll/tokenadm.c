@@ -36,8 +36,10 @@ static const struct tk_adm_cmd cmds[] = {
 	    "Exits 1 when the store is failing.\n") },
 	{ "enroll", tk_cmd_enroll,
 	    "totp USER [--label L] [--digits 6|8] "
-	    "[--algorithm sha1|sha256|sha512] [--qr-png FILE]",
-	    N_("Enroll a TOTP authenticator app for USER.\n"
+	    "[--algorithm sha1|sha256|sha512] [--qr-png FILE]\n"
+	    "       | fido2 USER [--label L] [--device PATH] "
+	    "[--uv required|preferred|discouraged] [--set-pin]",
+	    N_("totp: enroll a TOTP authenticator app for USER.\n"
 	    "\n"
 	    "On a terminal: shows the otpauth:// URI and a QR code (drawn\n"
 	    "for a dark background), then asks for a code from the app and\n"
@@ -50,7 +52,23 @@ static const struct tk_adm_cmd cmds[] = {
 	    "  --digits N       code length: 6 or 8\n"
 	    "  --algorithm A    sha1, sha256 or sha512\n"
 	    "  --qr-png FILE    also write the QR code to a new PNG file\n"
-	    "                   (mode 0600: it holds the secret)\n") },
+	    "                   (mode 0600: it holds the secret)\n"
+	    "\n"
+	    "fido2: enroll the FIDO2 security key plugged into this machine\n"
+	    "for USER.  The key makes a new credential (touch it; its PIN\n"
+	    "is asked on the terminal when tokend requires user\n"
+	    "verification and the key has no built-in verification);\n"
+	    "tokend checks the attestation and the key model and stores\n"
+	    "it, active.  Prints the credential number, the AAGUID and\n"
+	    "model, the algorithm and the attestation format.\n"
+	    "\n"
+	    "  --label L        name of the credential\n"
+	    "  --device PATH    the key to use (see \"tokenadm devices\");\n"
+	    "                   default: the only key plugged in, waited\n"
+	    "                   for up to [pam] fido2_wait seconds\n"
+	    "  --uv POLICY      required, preferred or discouraged\n"
+	    "                   (default: [fido2] user_verification)\n"
+	    "  --set-pin        give a key without a PIN one (asked twice)\n") },
 	{ "confirm", tk_cmd_confirm, "USER CREDENTIAL CODE",
 	    N_("Activate a pending TOTP credential with one valid code.\n") },
 	{ "list", tk_cmd_list, "[USER]",
@@ -59,6 +77,19 @@ static const struct tk_adm_cmd cmds[] = {
 	    N_("Revoke one credential of USER, or all of them.\n"
 	    "\n"
 	    "  --all   revoke every credential of USER\n") },
+	{ "reinstate", tk_cmd_reinstate, "USER CREDENTIAL",
+	    N_("Make a suspended FIDO2 credential active again.  tokend\n"
+	    "suspends a credential when the key's signature counter did\n"
+	    "not grow, as happens with a cloned key: investigate first,\n"
+	    "then reinstate it, or revoke it.\n") },
+	{ "devices", tk_cmd_devices, "",
+	    N_("List the FIDO2 security keys plugged into this machine:\n"
+	    "path, manufacturer, product, AAGUID and model, whether a PIN\n"
+	    "is set (and the tries left), built-in user verification, and\n"
+	    "the protocol versions.  The first check when \"the key does\n"
+	    "not work\".  Does not need tokend.  With no key: a message,\n"
+	    "or [] with --json, and exit 0; exit 1 when a key could not\n"
+	    "be asked.\n") },
 	{ "unlock", tk_cmd_unlock, "USER",
 	    N_("Clear USER's lockout and failure count.\n") },
 	{ "recovery", tk_cmd_recovery, "USER [--count N]",
@@ -80,7 +111,8 @@ static const struct tk_adm_cmd cmds[] = {
 	    N_("List the active emergency access grants.\n") },
 	{ "audit", tk_cmd_audit,
 	    "verify | export [--since DATE] [--until DATE] [--user USER] "
-	    "--format csv|jsonl [--bom]",
+	    "--format csv|jsonl [--bom] | report [--month YYYY-MM] "
+	    "[--unused-days N] | prune --before DATE [--yes]",
 	    N_("verify: check the whole audit chain.  Exits 0 and shows the\n"
 	    "number of rows when it is intact; exits 1 naming the first row\n"
 	    "that was altered, removed, inserted or moved.\n"
@@ -93,11 +125,43 @@ static const struct tk_adm_cmd cmds[] = {
 	    "  --user USER       rows about USER only\n"
 	    "  --format FORMAT   csv (RFC 4180, UTF-8) or jsonl\n"
 	    "  --bom             start the CSV with a UTF-8 byte order mark\n"
-	    "                    (for spreadsheets)\n") },
+	    "                    (for spreadsheets)\n"
+	    "\n"
+	    "report: a month's summary for self-inspection: logins by user\n"
+	    "and factor, failures, lockouts, enrollments, revocations,\n"
+	    "grants, recovery codes, users with no active credential,\n"
+	    "credentials unused for N days, and the chain check.  Exits 1\n"
+	    "when the chain is broken.\n"
+	    "  --month YYYY-MM   the month (UTC; default: the previous one)\n"
+	    "  --unused-days N   list credentials unused for N days\n"
+	    "                    (default 90)\n"
+	    "\n"
+	    "prune: remove the audit rows older than DATE for good (export\n"
+	    "them first).  The kept rows stay verifiable from an anchor, and\n"
+	    "the prune is itself audited.\n"
+	    "  --before DATE     YYYY-MM-DD (midnight UTC) or\n"
+	    "                    YYYY-MM-DDTHH:MM:SSZ\n"
+	    "  --yes             do not ask (needed without a terminal)\n") },
 	{ "backup", tk_cmd_backup, "FILE",
 	    N_("Have tokend write a consistent copy of its database to the\n"
 	    "new file FILE (mode 0600; an existing file is refused).  Root\n"
-	    "only.  The master key is not in the copy: back it up apart.\n") },
+	    "only.  The master key is not in the copy: back it up apart.\n"
+	    "With the PostgreSQL store, use pg_dump or continuous\n"
+	    "archiving instead (see deployment.md).\n") },
+	{ "migrate-store", tk_cmd_migrate_store,
+	    "--from sqlite:FILE [--to URL] [--daemon PATH]",
+	    N_("Copy a single-host SQLite store into an empty PostgreSQL\n"
+	    "store: credentials, throttling, recovery codes, grants,\n"
+	    "challenges and the audit chain, with the same master key.\n"
+	    "Root only, with tokend stopped.  The copy is verified (row\n"
+	    "counts, the audit chain, every secret opens) before it is\n"
+	    "reported done; the SQLite file is not changed.\n"
+	    "\n"
+	    "  --from sqlite:FILE   the SQLite store\n"
+	    "  --to URL             postgresql:// URL or libpq conninfo\n"
+	    "                       (default: [store] url); no password in\n"
+	    "                       it: use the tokend account's ~/.pgpass\n"
+	    "  --daemon PATH        the tokend program to run\n") },
 };
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

@@ -55,7 +55,16 @@ enum tk_adm_opt {
 	TK_OPT_BOM,
 	TK_OPT_COUNT,
 	TK_OPT_FOR,
-	TK_OPT_REASON
+	TK_OPT_REASON,
+	TK_OPT_BEFORE,		/* audit prune */
+	TK_OPT_YES,
+	TK_OPT_MONTH,		/* audit report */
+	TK_OPT_UNUSED_DAYS,
+	TK_OPT_DEVICE,		/* enroll fido2 */
+	TK_OPT_UV,
+	TK_OPT_SET_PIN,
+	TK_OPT_FROM,		/* migrate-store */
+	TK_OPT_TO
 };
 
 /* the options every command takes, before or after its name */
@@ -164,5 +173,16 @@ int tk_cmd_grant(struct tk_adm *, int, char **);
 int tk_cmd_revoke_grant(struct tk_adm *, int, char **);
 int tk_cmd_grants(struct tk_adm *, int, char **);
 int tk_cmd_backup(struct tk_adm *, int, char **);
+int tk_cmd_migrate_store(struct tk_adm *, int, char **);
+/* FIDO2 (cmd_fido2.c) */
+int tk_cmd_devices(struct tk_adm *, int, char **);
+int tk_cmd_reinstate(struct tk_adm *, int, char **);
+/*
+ * "enroll fido2 USER ...": tk_cmd_enroll() hands over when
+ * tk_adm_enroll_is_fido2() finds that the kind (the first argument
+ * that is not an option) is "fido2".
+ */
+bool tk_adm_enroll_is_fido2(int argc, char **argv);
+int tk_cmd_enroll_fido2(struct tk_adm *, int, char **);
 
 #endif /* TK_ADM_H */

@@ -27,6 +27,7 @@ static const struct value_opt {
 	{ "socket", "tokend", "socket" },
 	{ "timeout", "pam", "timeout" },
 	{ "factors", "pam", "factors" },
+	{ "fido2_wait", "pam", "fido2_wait" },
 };
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

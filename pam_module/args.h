@@ -14,7 +14,7 @@
 /*
  * Fills *c: defaults, then the file named by config= (at most once),
  * then every other argument in order.  Arguments are exactly
- *	config=PATH socket=PATH timeout=SEC factors=LIST
+ *	config=PATH socket=PATH timeout=SEC factors=LIST fido2_wait=SEC
  *	nullok cue debug
  * and anything else -- an unknown word, a flag with a value, an empty
  * or invalid value -- is refused.  On failure a message is written to

@@ -15,6 +15,13 @@
  *    PAM_IGNORE only with nullok (decided in pam_tokend.c).
  * 4. Recovery codes are typed at the TOTP prompt: a user with recovery
  *    codes and no TOTP credential still gets that prompt.
+ * 5. Factors run in factors= order, and the first one the user has
+ *    decides, with one exception: when the FIDO2 step failed before any
+ *    assertion reached tokend (no key within fido2_wait, the key failed
+ *    or refused, no FIDO2 credential after all), the next factor of
+ *    factors= that the user has is asked instead -- the administrator
+ *    allowed it by listing it, and it must pass on its own.  tokend's
+ *    verdict on an assertion is never followed by another factor.
  */
 #include "config.h"
 
@@ -30,6 +37,7 @@
 #include "client.h"
 #include "conv.h"
 #include "err.h"
+#include "fido2.h"
 #include "i18n.h"
 #include "log.h"
 #include "login.h"
@@ -287,6 +295,36 @@ next_factor(const char *list, size_t *pos, char name[FACTOR_NAME_MAX + 1])
 	return (1);
 }
 
+/*
+ * Whether the factor `name' of factors= applies to a user with the
+ * factor bits `factors' (MUST 4: recovery codes count as TOTP).
+ */
+static bool
+user_has(const char *name, uint64_t factors)
+{
+	if (strcmp(name, "totp") == 0)
+		return ((factors & (TK_FACTOR_TOTP | TK_FACTOR_RECOVERY)) != 0);
+	if (strcmp(name, "fido2") == 0)
+		return ((factors & TK_FACTOR_FIDO2) != 0);
+	return (false);
+}
+
+/*
+ * Whether factors= lists, from *pos on, a factor the user has (a name
+ * the module does not know counts too, so that the loop reports it).
+ */
+static bool
+later_factor(const char *list, size_t pos, uint64_t factors)
+{
+	char name[FACTOR_NAME_MAX + 1];
+
+	while (next_factor(list, &pos, name) == 1)
+		if (user_has(name, factors) ||
+		    (strcmp(name, "totp") != 0 && strcmp(name, "fido2") != 0))
+			return (true);
+	return (false);
+}
+
 /* "YYYY-MM-DD HH:MM UTC" of UNIX time t, into buf */
 static const char *
 grant_time(uint64_t t, char buf[TIME_TEXT_MAX])
@@ -314,6 +352,8 @@ explain(const struct tk_login *l, const struct tk_pam_outcome *out)
 		    out->err == TK_PAM_ERR_CONV ? "conversation failed" :
 		    out->err == TK_PAM_ERR_INPUT ? "malformed code typed" :
 		    out->err == TK_PAM_ERR_USER ? "bad user name" :
+		    out->err == TK_PAM_ERR_NOKEY ? "no security key" :
+		    out->err == TK_PAM_ERR_KEY ? "security key failed" :
 		    tk_strerr(out->err));
 		return;
 	}
@@ -345,7 +385,22 @@ explain(const struct tk_login *l, const struct tk_pam_outcome *out)
 		break;
 	case TK_ST_WRONG:
 	case TK_ST_REPLAY:
-		tk_conv_error(l->pamh, _("Wrong or already used code."));
+	case TK_ST_NOT_ALLOWED:
+		if (out->factor == TK_FACTOR_FIDO2)
+			tk_conv_error(l->pamh, _("The security key's answer "
+			    "was not accepted."));
+		else if (out->status != TK_ST_NOT_ALLOWED)
+			tk_conv_error(l->pamh,
+			    _("Wrong or already used code."));
+		break;
+	case TK_ST_EXPIRED:
+		if (out->factor == TK_FACTOR_FIDO2)
+			tk_conv_error(l->pamh, _("The login took too long; "
+			    "try again."));
+		break;
+	case TK_ST_SUSPENDED:
+		tk_conv_error(l->pamh, _("This security key has been "
+		    "suspended (possible copy). Contact your administrator."));
 		break;
 	case TK_ST_LOCKED:
 		tk_conv_error(l->pamh, _("Too many failed attempts; ask an "
@@ -370,8 +425,9 @@ tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 {
 	char name[FACTOR_NAME_MAX + 1];
 	uint64_t factors, grant_until;
+	const char *list;
 	size_t pos = 0;
-	bool locked, done;
+	bool locked, done, fallback;
 	int r;
 
 	out->err = 0;
@@ -379,6 +435,8 @@ tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 	out->retry_after = 0;
 	out->recovery_left = -1;
 	out->grant_until = 0;
+	out->factor = 0;
+	list = l->conf->factors != NULL ? l->conf->factors : "";
 
 	if ((r = tk_login_check_user(l->user)) != 0) {
 		out->err = r;
@@ -400,20 +458,25 @@ tk_login_run(const struct tk_login *l, struct tk_pam_outcome *out)
 		if (done)
 			goto out;
 	}
-	while ((r = next_factor(l->conf->factors != NULL ?
-	    l->conf->factors : "", &pos, name)) == 1) {
+	while ((r = next_factor(list, &pos, name)) == 1) {
 		if (strcmp(name, "totp") == 0) {
 			/* MUST 4: recovery codes go through this prompt */
-			if ((factors & (TK_FACTOR_TOTP |
-			    TK_FACTOR_RECOVERY)) == 0)
+			if (!user_has(name, factors))
 				continue;
 			tk_totp_run(l, out);
 			goto out;
 		}
 		if (strcmp(name, "fido2") == 0) {
-			/* allowed here, but not a factor of this build yet */
-			tk_log(LOG_DEBUG, "%s: skipping fido2", __func__);
-			continue;
+			if (!user_has(name, factors))
+				continue;
+			tk_fido2_run(l, out, &fallback);
+			/* MUST 5 */
+			if (fallback && later_factor(list, pos, factors)) {
+				tk_log(LOG_NOTICE, "user %s: no FIDO2 login; "
+				    "asking the next factor", l->user);
+				continue;
+			}
+			goto out;
 		}
 		tk_log(LOG_ERR, "unknown factor \"%s\" in factors=", name);
 		out->err = TK_ERR_CONFIG;

@@ -1,7 +1,8 @@
 /*
  * login.h -- one login through tokend: ask which factors the user has
- * (USER_STATUS), pick the first one allowed by factors=, run it, and
- * tell the person what went wrong.  Each request is sent on its own
+ * (USER_STATUS), pick the first one allowed by factors= (the next one
+ * when the FIDO2 step found no usable key), run it, and tell the person
+ * what went wrong.  Each request is sent on its own
  * connection: tokend closes idle connections, and a person typing a
  * code is idle.
  */

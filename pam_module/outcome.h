@@ -19,6 +19,10 @@
 #define TK_PAM_ERR_CONV		(-100)	/* conversation failed, cancelled */
 #define TK_PAM_ERR_INPUT	(-101)	/* code empty, too long, not digits */
 #define TK_PAM_ERR_USER		(-102)	/* no user name, or a bad one */
+#define TK_PAM_ERR_NOKEY	(-103)	/* no security key within fido2_wait */
+#define TK_PAM_ERR_KEY		(-104)	/* the security key failed or refused:
+					   wrong or blocked PIN, no touch,
+					   removed, not registered, no UV */
 
 struct tk_pam_outcome {
 	int		 err;		/* 0, a TK_ERR_* or TK_PAM_ERR_* */
@@ -28,13 +32,16 @@ struct tk_pam_outcome {
 					   left; -1 otherwise */
 	uint64_t	 grant_until;	/* passed on an emergency grant:
 					   its end (UNIX time); 0 otherwise */
+	uint64_t	 factor;	/* TK_FACTOR_* whose verification gave
+					   the status (the words the person
+					   is shown); 0 for none */
 };
 
 /*
  * The state every attempt starts from: no error yet, but a status that
  * maps to a failure, so a path that forgets to set the outcome fails.
  */
-#define TK_PAM_OUTCOME_INIT	{ 0, TK_ST_INTERNAL, 0, -1, 0 }
+#define TK_PAM_OUTCOME_INIT	{ 0, TK_ST_INTERNAL, 0, -1, 0, 0 }
 
 /*
  * Returns the PAM code for an outcome.  Only err == 0 with TK_ST_OK

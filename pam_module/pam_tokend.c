@@ -46,6 +46,8 @@ tk_pam_code(const struct tk_pam_outcome *out, bool nullok)
 	case TK_PAM_ERR_CONV:
 		return (PAM_CONV_ERR);
 	case TK_PAM_ERR_INPUT:
+	case TK_PAM_ERR_NOKEY:		/* no key shown within fido2_wait */
+	case TK_PAM_ERR_KEY:		/* the key failed or refused */
 		return (PAM_AUTH_ERR);
 	case TK_PAM_ERR_USER:
 		return (PAM_USER_UNKNOWN);
@@ -60,6 +62,9 @@ tk_pam_code(const struct tk_pam_outcome *out, bool nullok)
 	case TK_ST_REPLAY:
 	case TK_ST_THROTTLED:
 	case TK_ST_DENIED:
+	case TK_ST_EXPIRED:		/* FIDO2 challenge too old */
+	case TK_ST_SUSPENDED:		/* FIDO2: possible cloned key */
+	case TK_ST_NOT_ALLOWED:		/* FIDO2: no UV where required */
 		return (PAM_AUTH_ERR);
 	case TK_ST_LOCKED:
 		return (PAM_MAXTRIES);

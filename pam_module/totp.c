@@ -111,6 +111,7 @@ tk_totp_run(const struct tk_login *l, struct tk_pam_outcome *out)
 	out->status = TK_ST_INTERNAL;
 	out->retry_after = 0;
 	out->recovery_left = -1;
+	out->factor = TK_FACTOR_TOTP;
 
 	if (l->conf->cue && !l->silent)
 		tk_conv_info(l->pamh,

@@ -14,13 +14,16 @@
  *     safe, so a user name, tty or rhost chosen by a caller cannot add,
  *     end or change another field.
  *  4. The syslog line is written after the outcome is final: a handler
- *     whose commit failed logs its event with result=internal.
+ *     whose commit failed logs its event with result=internal.  Under a
+ *     group commit the outcome is final at the batch's commit, so the
+ *     lines are held until then (tk_audit_hold/tk_audit_release).
  */
 #include "config.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -61,26 +64,36 @@ tk_audit_safe(unsigned char c)
 	    c == '/' || c == '@' || c == '+' || c == ',' || c == '-');
 }
 
-/* appends ` key=value' (no leading space for the first field) */
+/*
+ * appends ` key=value' (no leading space for the first field); plain
+ * byte copies rather than snprintf, since every request formats one
+ * line (two under a group commit)
+ */
 static int
 tk_audit_put(char *buf, size_t len, size_t *pos, const char *key,
     const char *val)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
+	size_t klen;
 	bool quote = false;
-	int n;
 
 	if (val == NULL)
 		val = "";
 	for (p = (const unsigned char *)val; *p != '\0'; p++)
 		if (!tk_audit_safe(*p))
 			quote = true;
-	n = snprintf(buf + *pos, len - *pos, "%s%s=%s", *pos > 0 ? " " : "",
-	    key, quote ? "\"" : "");
-	if (n < 0 || (size_t)n >= len - *pos)
+	klen = strlen(key);
+	/* separator, key, '=', opening quote, NUL */
+	if (len - *pos < klen + 4)
 		return (TK_ERR_TOOBIG);
-	*pos += (size_t)n;
+	if (*pos > 0)
+		buf[(*pos)++] = ' ';
+	memcpy(buf + *pos, key, klen);
+	*pos += klen;
+	buf[(*pos)++] = '=';
+	if (quote)
+		buf[(*pos)++] = '"';
 	for (p = (const unsigned char *)val; *p != '\0'; p++) {
 		if (len - *pos < 5)	/* worst case \xHH plus the NUL */
 			return (TK_ERR_TOOBIG);
@@ -135,6 +148,57 @@ tk_audit_format(const struct tk_audit_event *ev, char *buf, size_t len)
 	return (0);
 }
 
+/* the lines held during a group commit (invariant 4) */
+struct tk_audit_held {
+	char	*line;		/* as the event is */
+	char	*failed;	/* with result=internal */
+	int	 prio;
+};
+
+static struct {
+	bool			 on;
+	struct tk_audit_held	*v;
+	size_t			 n;
+	size_t			 cap;
+} tk_audit_holding;
+
+#define TK_AUDIT_BATCH_FAILED	"group commit failed"
+
+/* keeps both lines of ev; 0, or -1 when they could not be kept */
+static int
+tk_audit_keep(const struct tk_audit_event *ev, const char *line, int prio)
+{
+	struct tk_audit_event failed;
+	struct tk_audit_held *grown, *h;
+	char fline[TK_AUDIT_LINE_MAX];
+
+	if (tk_audit_holding.n == tk_audit_holding.cap) {
+		size_t cap = tk_audit_holding.cap == 0 ? 64 :
+		    tk_audit_holding.cap * 2;
+
+		if ((grown = reallocarray(tk_audit_holding.v, cap,
+		    sizeof(*grown))) == NULL)
+			return (-1);
+		tk_audit_holding.v = grown;
+		tk_audit_holding.cap = cap;
+	}
+	failed = *ev;
+	failed.result = "internal";
+	failed.reason = TK_AUDIT_BATCH_FAILED;
+	if (tk_audit_format(&failed, fline, sizeof(fline)) != 0)
+		return (-1);
+	h = &tk_audit_holding.v[tk_audit_holding.n];
+	if ((h->line = strdup(line)) == NULL)
+		return (-1);
+	if ((h->failed = strdup(fline)) == NULL) {
+		free(h->line);
+		return (-1);
+	}
+	h->prio = prio;
+	tk_audit_holding.n++;
+	return (0);
+}
+
 void
 tk_audit_log(const struct tk_audit_event *ev)
 {
@@ -148,7 +212,44 @@ tk_audit_log(const struct tk_audit_event *ev)
 		    ev->event != NULL ? ev->event : "?");
 		return;
 	}
+	if (tk_audit_holding.on) {
+		if (tk_audit_keep(ev, line, prio) == 0)
+			return;
+		tk_log(LOG_ERR, "out of memory holding an audit line: sent "
+		    "before its group commit ended");
+	}
 	tk_log(prio, "%s", line);
+}
+
+void
+tk_audit_hold(void)
+{
+	tk_audit_holding.on = true;
+}
+
+void
+tk_audit_release(bool stored)
+{
+	struct tk_audit_held *h;
+	size_t i;
+
+	for (i = 0; i < tk_audit_holding.n; i++) {
+		h = &tk_audit_holding.v[i];
+		if (stored)
+			tk_log(h->prio, "%s", h->line);
+		else
+			tk_log(LOG_NOTICE, "%s", h->failed);
+		free(h->line);
+		free(h->failed);
+	}
+	tk_audit_holding.n = 0;
+	tk_audit_holding.on = false;
+	/* keep a small array for the next batch, free a large one */
+	if (tk_audit_holding.cap > 1024) {
+		free(tk_audit_holding.v);
+		tk_audit_holding.v = NULL;
+		tk_audit_holding.cap = 0;
+	}
 }
 
 int

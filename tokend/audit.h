@@ -6,6 +6,7 @@
 #ifndef TK_AUDIT_H
 #define TK_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,8 +42,23 @@ int tk_audit_append(struct tk_daemon *d, const struct tk_audit_event *ev);
  * another field).  Returns 0 or TK_ERR_TOOBIG.
  */
 int tk_audit_format(const struct tk_audit_event *ev, char *buf, size_t len);
-/* Sends the line of an event to the log (LOG_INFO for ok, else NOTICE). */
+/*
+ * Sends the line of an event to the log (LOG_INFO for ok, else NOTICE),
+ * or holds it while a group commit is open (tk_audit_hold).
+ */
 void tk_audit_log(const struct tk_audit_event *ev);
+/*
+ * Group commit (server.c): from tk_audit_hold() on, tk_audit_log()
+ * keeps each line, together with the line the event would have with
+ * result=internal, instead of sending it, since the event's outcome is
+ * final only when the batch is durable.  tk_audit_release(true) sends
+ * the kept lines; tk_audit_release(false) sends their result=internal
+ * versions (reason: the batch's commit failed).  Either ends holding.
+ * Lines that cannot be kept (no memory) are sent at once with a
+ * "held line lost" note.  tokend is single-threaded: one hold at a time.
+ */
+void tk_audit_hold(void);
+void tk_audit_release(bool stored);
 /*
  * Records an event of the daemon itself ("daemon_start", "daemon_stop")
  * in its own transaction, then logs it.  Returns 0 or the store's error

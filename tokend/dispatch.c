@@ -33,6 +33,7 @@ static const struct tk_dispatch_entry dispatch_table[] = {
 	{ TK_MSG_USER_UNLOCK, TK_ROLE_ADMIN, 0, tk_handle_user_unlock },
 	{ TK_MSG_AUDIT_VERIFY, TK_ROLE_ADMIN, 0, tk_handle_audit_verify },
 	{ TK_MSG_AUDIT_EXPORT, TK_ROLE_ADMIN, 0, tk_handle_audit_export },
+	{ TK_MSG_AUDIT_PRUNE, TK_ROLE_ADMIN, 0, tk_handle_audit_prune },
 	{ TK_MSG_RECOVERY_ISSUE, TK_ROLE_ADMIN, 0,
 	    tk_handle_recovery_issue },
 	{ TK_MSG_GRANT, TK_ROLE_ADMIN, 0, tk_handle_grant },
@@ -42,6 +43,15 @@ static const struct tk_dispatch_entry dispatch_table[] = {
 	    tk_handle_grant_use },
 	/* writes a file as tokend: root only */
 	{ TK_MSG_BACKUP, TK_ROLE_ROOT, 0, tk_handle_backup },
+	{ TK_MSG_FIDO2_ENROLL_BEGIN, TK_ROLE_ADMIN, 0,
+	    tk_handle_fido2_enroll_begin },
+	{ TK_MSG_FIDO2_ENROLL_FINISH, TK_ROLE_ADMIN, 0,
+	    tk_handle_fido2_enroll_finish },
+	{ TK_MSG_FIDO2_BEGIN, TK_ROLE_SELF, TK_DF_OWN_USER,
+	    tk_handle_fido2_begin },
+	{ TK_MSG_FIDO2_FINISH, TK_ROLE_SELF, TK_DF_OWN_USER,
+	    tk_handle_fido2_finish },
+	{ TK_MSG_CRED_REINSTATE, TK_ROLE_ADMIN, 0, tk_handle_cred_reinstate },
 };
 
 const struct tk_dispatch_entry *

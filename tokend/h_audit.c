@@ -1,6 +1,6 @@
 /*
  * h_audit.c -- the administrator's view of the audit trail and of the
- * store: AUDIT_VERIFY, AUDIT_EXPORT and BACKUP.
+ * store: AUDIT_VERIFY, AUDIT_EXPORT, AUDIT_PRUNE and BACKUP.
  *
  * MUST invariants:
  *  1. Each request is audited: AUDIT_VERIFY and BACKUP with their
@@ -12,6 +12,11 @@
  *     question, not AUDIT_EXPORT's.
  *  3. BACKUP writes only a new file (tk_store_backup()), and only for
  *     root (dispatch table).
+ *  4. AUDIT_PRUNE removes only rows older than a past UNTIL, only from a
+ *     chain that verifies (what is removed was genuine, and the anchor
+ *     kept is a genuine MAC), and records itself: its own row is
+ *     appended after the prune in the same transaction, so the newest
+ *     row names how many rows went and the anchor they left.
  */
 #include "config.h"
 
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "err.h"
@@ -28,6 +34,7 @@
 #include "store.h"
 
 #define TK_AUDIT_WHY_MAX	64	/* "first bad row " and a uint64_t */
+#define TK_AUDIT_DATE_MAX	32	/* "YYYY-MM-DDTHH:MM:SSZ" and NUL */
 
 int
 tk_handle_audit_verify(struct tk_daemon *d, const struct tk_peer *peer,
@@ -190,6 +197,93 @@ fail:
 	if (r != 0)
 		tk_handler_failed(d, &ev, r);
 	free(rows);
+	tk_msg_free(&m);
+	return (r);
+}
+
+/* UNIX time `t' as ISO 8601 UTC into buf */
+static void
+tk_audit_date(int64_t t, char buf[TK_AUDIT_DATE_MAX])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, TK_AUDIT_DATE_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, TK_AUDIT_DATE_MAX, "@%" PRId64, t);
+}
+
+int
+tk_handle_audit_prune(struct tk_daemon *d, const struct tk_peer *peer,
+    const tk_msg_t *rq, tk_msg_t **an)
+{
+	char why[TK_REASON_MAX + 1], day[TK_AUDIT_DATE_MAX];
+	struct tk_audit_event ev;
+	tk_msg_t *m = NULL;
+	const char *refusal = NULL;
+	enum tk_status st = TK_ST_OK;
+	uint64_t until = 0, count = 0, anchor = 0, rows = 0, bad = 0;
+	int64_t now = 0;
+	bool in_tx = false;
+	int r, rv;
+
+	*an = NULL;
+	tk_audit_event_init(&ev, d, peer, "audit_prune", NULL, now);
+	if ((r = tk_daemon_now(d, &now)) != 0)
+		goto fail;
+	ev.time = now;
+	if ((r = tk_store_begin(d->store)) != 0)
+		goto fail;
+	in_tx = true;
+	if (tk_msg_get_uint(rq, TK_KEY_UNTIL, &until) != 0 || until == 0 ||
+	    until > (uint64_t)now) {
+		st = TK_ST_BAD_REQUEST;
+		refusal = "UNTIL must be a time in the past";
+		(void)snprintf(why, sizeof(why), "until %" PRIu64
+		    " is not in the past", until);
+		ev.result = "bad_request";
+		goto answer;
+	}
+	tk_audit_date((int64_t)until, day);
+	/* invariant 4: never prune a chain that does not verify */
+	rv = tk_store_audit_verify(d->store, &rows, &bad);
+	if (rv == TK_ERR_CRYPTO && bad != 0) {
+		st = TK_ST_BAD_REQUEST;
+		refusal = "the audit chain is broken: run audit verify and "
+		    "investigate before pruning";
+		(void)snprintf(why, sizeof(why), "nothing removed: chain "
+		    "broken at row %" PRIu64, bad);
+		ev.result = "broken";
+		goto answer;
+	}
+	if (rv != 0) {
+		r = rv;
+		goto fail;
+	}
+	if ((r = tk_store_audit_prune(d->store, (int64_t)until, &count,
+	    &anchor)) != 0)
+		goto fail;
+	(void)snprintf(why, sizeof(why), "removed %" PRIu64 " rows before %s"
+	    ", anchor seq %" PRIu64, count, day, anchor);
+	ev.result = "ok";
+ answer:
+	ev.reason = why;
+	if ((r = tk_answer_new(TK_MSG_AUDIT_PRUNE, st, refusal, &m)) != 0 ||
+	    (st == TK_ST_OK &&
+	    ((r = tk_msg_set_uint(m, TK_KEY_COUNT, count)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_SEQ, anchor)) != 0)))
+		goto fail;
+	/* the prune's own row comes after it (invariant 4) */
+	in_tx = false;	/* tk_handler_finish() ends the transaction */
+	if ((r = tk_handler_finish(d, &ev, &m, an)) != 0)
+		goto fail;
+
+	r = 0; /* success */
+fail:
+	if (in_tx)
+		tk_store_rollback(d->store);
+	if (r != 0)
+		tk_handler_failed(d, &ev, r);
 	tk_msg_free(&m);
 	return (r);
 }

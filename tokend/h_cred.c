@@ -5,10 +5,13 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "err.h"
+#include "fido2.h"
 #include "handlers.h"
 #include "log.h"
 #include "store.h"
@@ -26,7 +29,8 @@ tk_cred_record_fill(tk_msg_t *rec, const struct tk_cred *c,
 	if ((r = tk_msg_set_text(rec, TK_KEY_USER, c->user)) != 0 ||
 	    (r = tk_msg_set_uint(rec, TK_KEY_CRED, c->id)) != 0 ||
 	    (r = tk_msg_set_text(rec, TK_KEY_KIND,
-	    c->kind == TK_CRED_TOTP ? "totp" : "unknown")) != 0 ||
+	    c->kind == TK_CRED_TOTP ? "totp" :
+	    c->kind == TK_CRED_FIDO2 ? "fido2" : "unknown")) != 0 ||
 	    (r = tk_msg_set_text(rec, TK_KEY_STATE,
 	    tk_cred_state_name(c->state))) != 0 ||
 	    (r = tk_msg_set_uint(rec, TK_KEY_CREATED,
@@ -47,6 +51,22 @@ tk_cred_record_fill(tk_msg_t *rec, const struct tk_cred *c,
 		    (r = tk_msg_set_text(rec, TK_KEY_ALGORITHM, alg)) != 0)
 			return (r);
 	}
+	/* FIDO2: public data only; the credential id is not listed */
+	if (c->kind == TK_CRED_FIDO2) {
+		if ((r = tk_msg_set_bytes(rec, TK_KEY_AAGUID, c->aaguid,
+		    sizeof(c->aaguid))) != 0 ||
+		    (r = tk_msg_set_uint(rec, TK_KEY_SIGN_COUNT,
+		    c->sign_count)) != 0 ||
+		    (c->fmt[0] != '\0' &&
+		    (r = tk_msg_set_text(rec, TK_KEY_FMT, c->fmt)) != 0) ||
+		    (r = tk_msg_set_text(rec, TK_KEY_UV,
+		    (c->flags & TK_FIDO2_FLAG_UV) != 0 ? "required" :
+		    "discouraged")) != 0)
+			return (r);
+		if ((alg = tk_fido2_alg_name(c->algorithm)) != NULL &&
+		    (r = tk_msg_set_text(rec, TK_KEY_ALGORITHM, alg)) != 0)
+			return (r);
+	}
 	return (0);
 }
 
@@ -57,12 +77,12 @@ tk_handle_cred_list(struct tk_daemon *d, const struct tk_peer *peer,
 	struct tk_audit_event ev;
 	struct tk_throttle th;
 	struct tk_cred *list = NULL;
-	size_t n = 0, first, end, i;
+	size_t n = 0, i;
 	uint64_t offset;
 	tk_msg_t *m = NULL, *rec;
 	const char *user;
 	int64_t now = 0;
-	bool in_tx = false;
+	bool in_tx = false, more = false;
 	int r;
 
 	*an = NULL;
@@ -75,20 +95,30 @@ tk_handle_cred_list(struct tk_daemon *d, const struct tk_peer *peer,
 	if ((r = tk_store_begin(d->store)) != 0)
 		goto fail;
 	in_tx = true;
-	if ((r = tk_store_cred_list(d->store, user, &list, &n)) != 0)
-		goto fail;
-	/* one page: at most TK_LIST_PAGE records from OFFSET (proto.h) */
+	/*
+	 * one page: at most TK_LIST_PAGE records from OFFSET (proto.h),
+	 * read as one page from the store (never every credential: with a
+	 * million of them, loading all for each page cost seconds and
+	 * hundreds of MiB)
+	 */
 	if (tk_msg_get_uint(rq, TK_KEY_OFFSET, &offset) != 0)
 		offset = 0;
+	if (offset > INT64_MAX)
+		offset = INT64_MAX;	/* past the end: an empty page */
+	if ((list = calloc(TK_LIST_PAGE, sizeof(*list))) == NULL) {
+		r = TK_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = tk_store_cred_page(d->store, user, offset, list,
+	    TK_LIST_PAGE, &n, &more)) != 0)
+		goto fail;
 	if ((r = tk_answer_new(TK_MSG_CRED_LIST, TK_ST_OK, NULL, &m)) != 0)
 		goto fail;
-	first = offset < n ? (size_t)offset : n;
-	end = n - first > TK_LIST_PAGE ? first + TK_LIST_PAGE : n;
-	if (end < n && (r = tk_msg_set_bool(m, TK_KEY_MORE, true)) != 0)
+	if (more && (r = tk_msg_set_bool(m, TK_KEY_MORE, true)) != 0)
 		goto fail;
-	for (i = first; i < end; i++) {
-		/* the list is ordered by user: one throttle read a user */
-		if (i == first || strcmp(list[i].user, list[i - 1].user) != 0) {
+	for (i = 0; i < n; i++) {
+		/* the page is ordered by user: one throttle read a user */
+		if (i == 0 || strcmp(list[i].user, list[i - 1].user) != 0) {
 			memset(&th, 0, sizeof(th));
 			if ((r = tk_store_throttle_get(d->store, list[i].user,
 			    &th)) != 0)

@@ -255,8 +255,12 @@ tk_expire_pending_creds(struct tk_daemon *d, uint64_t *count)
 	if ((r = tk_store_begin(d->store)) != 0)
 		goto fail;
 	in_tx = true;
-	/* one row per credential: list first, with the store's predicate */
-	if ((r = tk_store_cred_list(d->store, NULL, &list, &n)) != 0)
+	/*
+	 * one row per credential: list first, with the store's predicate;
+	 * only the due pending ones are read (an index), never every
+	 * credential: the sweep also runs at start, before the first answer
+	 */
+	if ((r = tk_store_cred_pending_due(d->store, now, &list, &n)) != 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (list[i].state != TK_CRED_PENDING || list[i].expires >= now)
@@ -311,14 +315,15 @@ fail:
 int
 tk_handle_expire_pending(struct tk_daemon *d, uint64_t *count)
 {
-	uint64_t grants = 0;
-	int r, rg;
+	uint64_t grants = 0, challenges = 0;
+	int r, rg, rc;
 
 	*count = 0;
-	/* both sweeps run; the first error is returned */
+	/* every sweep runs; the first error is returned */
 	if ((rg = tk_handle_expire_grants(d, &grants)) == 0 && grants > 0)
 		tk_log(LOG_INFO, "%llu emergency grants expired",
 		    (unsigned long long)grants);
+	rc = tk_handle_expire_challenges(d, &challenges);
 	r = tk_expire_pending_creds(d, count);
-	return (r != 0 ? r : rg);
+	return (r != 0 ? r : rg != 0 ? rg : rc);
 }

@@ -86,8 +86,8 @@ tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
 {
 	struct tk_audit_event ev;
 	struct tk_throttle th;
-	struct tk_cred *creds = NULL;
-	size_t ncreds = 0;
+	struct tk_cred *creds = NULL, *keys = NULL;
+	size_t ncreds = 0, nkeys = 0;
 	tk_msg_t *m = NULL;
 	const char *user;
 	struct tk_grant g;
@@ -113,6 +113,8 @@ tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
 	in_tx = true;
 	if ((r = tk_store_cred_active(d->store, user, TK_CRED_TOTP, &creds,
 	    &ncreds)) != 0 ||
+	    (r = tk_store_cred_active(d->store, user, TK_CRED_FIDO2, &keys,
+	    &nkeys)) != 0 ||
 	    (r = tk_store_throttle_get(d->store, user, &th)) != 0 ||
 	    (r = tk_store_recovery_count(d->store, user, &left)) != 0)
 		goto fail;
@@ -124,6 +126,8 @@ tk_handle_user_status(struct tk_daemon *d, const struct tk_peer *peer,
 		factors |= TK_FACTOR_TOTP;
 	if (left > 0)
 		factors |= TK_FACTOR_RECOVERY;
+	if (nkeys > 0)
+		factors |= TK_FACTOR_FIDO2;
 	ev.result = "ok";
 	if ((r = tk_answer_new(TK_MSG_USER_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
 	    (r = tk_msg_set_uint(m, TK_KEY_FACTORS, factors)) != 0 ||
@@ -149,6 +153,7 @@ fail:
 	if (r != 0)
 		tk_handler_failed(d, &ev, r);
 	tk_cred_list_free(&creds, ncreds);
+	tk_cred_list_free(&keys, nkeys);
 	tk_msg_free(&m);
 	return (r);
 }

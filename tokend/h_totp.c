@@ -53,7 +53,7 @@ int
 tk_totp_check_cred(const struct tk_daemon *d, const struct tk_cred *c,
     const char *code, int64_t now, bool *matched, uint64_t *step)
 {
-	unsigned char *plain = NULL;
+	const unsigned char *plain = NULL;
 	size_t plain_len = 0;
 	int r;
 
@@ -64,7 +64,7 @@ tk_totp_check_cred(const struct tk_daemon *d, const struct tk_cred *c,
 		r = TK_ERR_INVAL;
 		goto fail;
 	}
-	if ((r = tk_unseal(d->key, c->key_id, c->user, c->id, c->sealed,
+	if ((r = tk_unseal_tmp(d->key, c->key_id, c->user, c->id, c->sealed,
 	    c->sealed_len, &plain, &plain_len)) != 0) {
 		tk_log(LOG_ERR, "cannot unseal credential %llu of %s: %s",
 		    (unsigned long long)c->id, c->user, tk_strerr(r));
@@ -81,7 +81,7 @@ tk_totp_check_cred(const struct tk_daemon *d, const struct tk_cred *c,
 	r = 0; /* success */
 fail:
 	if (plain != NULL)
-		tk_unseal_free(plain, plain_len);
+		tk_unseal_tmp_release();	/* wipes the secret */
 	return (r);
 }
 

@@ -84,6 +84,7 @@ tk_cred_state_name(int state)
 	case TK_CRED_PENDING:	return ("pending");
 	case TK_CRED_ACTIVE:	return ("active");
 	case TK_CRED_REVOKED:	return ("revoked");
+	case TK_CRED_SUSPENDED:	return ("suspended");
 	}
 	return ("unknown");
 }

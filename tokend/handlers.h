@@ -35,17 +35,24 @@ tk_handler_fn_t tk_handle_cred_revoke;		/* h_cred.c */
 tk_handler_fn_t tk_handle_user_unlock;		/* h_cred.c */
 tk_handler_fn_t tk_handle_audit_verify;		/* h_audit.c */
 tk_handler_fn_t tk_handle_audit_export;		/* h_audit.c */
+tk_handler_fn_t tk_handle_audit_prune;		/* h_audit.c */
 tk_handler_fn_t tk_handle_backup;		/* h_audit.c */
 tk_handler_fn_t tk_handle_recovery_issue;	/* h_recovery.c */
 tk_handler_fn_t tk_handle_grant;		/* h_grant.c */
 tk_handler_fn_t tk_handle_grant_revoke;		/* h_grant.c */
 tk_handler_fn_t tk_handle_grant_list;		/* h_grant.c */
 tk_handler_fn_t tk_handle_grant_use;		/* h_grant.c */
+tk_handler_fn_t tk_handle_fido2_enroll_begin;	/* h_fido2.c */
+tk_handler_fn_t tk_handle_fido2_enroll_finish;	/* h_fido2.c */
+tk_handler_fn_t tk_handle_fido2_begin;		/* h_fido2.c */
+tk_handler_fn_t tk_handle_fido2_finish;		/* h_fido2.c */
+tk_handler_fn_t tk_handle_cred_reinstate;	/* h_fido2.c */
 
 /*
  * Removes expired pending enrollments, one audit row each (event
  * "enroll_expire"), after ending the emergency grants that ran out
- * (tk_handle_expire_grants).  *count says how many enrollments.
+ * (tk_handle_expire_grants) and deleting expired FIDO2 challenges
+ * (tk_handle_expire_challenges).  *count says how many enrollments.
  * Returns 0 or a store error (rolled back).  Called periodically by the
  * event loop.
  */
@@ -56,6 +63,13 @@ int tk_handle_expire_pending(struct tk_daemon *, uint64_t *count);
  * Returns 0 or a store error (rolled back).  h_grant.c.
  */
 int tk_handle_expire_grants(struct tk_daemon *, uint64_t *count);
+/*
+ * Deletes the FIDO2 challenges that expired on tokend's clock, used or
+ * not (no audit row: a challenge is not a decision; its use was
+ * audited).  *count says how many.  Returns 0 or a store error (rolled
+ * back).  h_fido2.c; run by tk_handle_expire_pending().
+ */
+int tk_handle_expire_challenges(struct tk_daemon *, uint64_t *count);
 /*
  * Checks a normalized recovery code (recovery.h) of `user' against the
  * user's unused codes inside the caller's transaction, and uses it up
@@ -100,7 +114,7 @@ void tk_handler_failed(struct tk_daemon *, struct tk_audit_event *, int r);
  */
 int tk_totp_check_cred(const struct tk_daemon *, const struct tk_cred *c,
     const char *code, int64_t now, bool *matched, uint64_t *step);
-/* "pending", "active", "revoked", or "unknown" */
+/* "pending", "active", "revoked", "suspended", or "unknown" */
 const char *tk_cred_state_name(int state);
 
 #endif /* TK_HANDLERS_H */

@@ -24,10 +24,14 @@
 #include "conf.h"
 #include "daemon.h"
 #include "err.h"
+#include "fido2.h"
 #include "log.h"
 #include "seal.h"
 #include "server.h"
 #include "store.h"
+#ifdef HAVE_LIBPQ
+#include "store_migrate.h"
+#endif
 
 #define TK_CONF_ERR_MAX		512	/* bytes of a config error message */
 #define TK_FD_SCAN_MAX		65536	/* highest fd closed at start */
@@ -36,7 +40,90 @@
 static void
 tk_main_usage(void)
 {
-	fprintf(stderr, "usage: tokend [-dft] [-c config]\n");
+	fprintf(stderr, "usage: tokend [-dft] [-c config] [-m sqlite-file]\n");
+}
+
+/*
+ * Opens the store the configuration names: PostgreSQL when [store] url
+ * is set (never logged: it may hold a password), else SQLite at [tokend]
+ * database.
+ */
+static int
+tk_main_open_store(const struct tk_conf *conf,
+    const unsigned char audit_key[TK_AUDIT_KEY_BYTES], tk_store_t **store)
+{
+	int r;
+
+	if (conf->store_url != NULL && conf->store_url[0] != '\0') {
+#ifdef HAVE_LIBPQ
+		r = tk_store_open_pg(conf->store_url, audit_key,
+		    TK_AUDIT_KEY_BYTES, store);
+		if (r != 0)
+			tk_log(LOG_ERR, "store PostgreSQL ([store] url): %s",
+			    tk_strerr(r));
+		return (r);
+#else
+		tk_log(LOG_ERR, "configuration: [store] url is set, but this "
+		    "tokend was built without PostgreSQL support (libpq)");
+		tk_audit_config_error("[store] url needs PostgreSQL support");
+		return (TK_ERR_CONFIG);
+#endif
+	}
+	r = tk_store_open_sqlite(conf->database, audit_key,
+	    TK_AUDIT_KEY_BYTES, store);
+	if (r != 0)
+		tk_log(LOG_ERR, "store %s: %s", conf->database, tk_strerr(r));
+	return (r);
+}
+
+/*
+ * tokend -m FILE: copies the SQLite store FILE into the PostgreSQL
+ * store named by $TOKEND_STORE_URL (set by tokenadm migrate-store --to:
+ * the environment, unlike the command line, is not readable by other
+ * users) or else by [store] url; tokend itself must be stopped.
+ */
+static int
+tk_main_migrate(const struct tk_conf *conf, const char *from,
+    const tk_master_key_t *key)
+{
+#ifdef HAVE_LIBPQ
+	struct tk_migrate_report rep;
+	const char *to;
+	int r;
+
+	to = getenv("TOKEND_STORE_URL");
+	if (to == NULL || *to == '\0')
+		to = conf->store_url;
+	if (to == NULL || *to == '\0') {
+		tk_log(LOG_ERR, "migrate: no target: set [store] url or give "
+		    "tokenadm migrate-store --to");
+		return (TK_ERR_CONFIG);
+	}
+	if ((r = tk_store_migrate(from, to, key, &rep)) != 0) {
+		tk_log(LOG_ERR, "migrate: failed (%s); the SQLite store is "
+		    "unchanged", tk_strerr(r));
+		return (r);
+	}
+	printf("credentials=%llu throttle=%llu audit=%llu "
+	    "recovery_codes=%llu grants=%llu challenges=%llu anchor=%llu "
+	    "secrets_verified=%llu\n", (unsigned long long)rep.credentials,
+	    (unsigned long long)rep.throttle, (unsigned long long)rep.audit,
+	    (unsigned long long)rep.recovery_codes,
+	    (unsigned long long)rep.grants,
+	    (unsigned long long)rep.challenges, (unsigned long long)rep.anchor,
+	    (unsigned long long)rep.secrets);
+	tk_log(LOG_INFO, "migrate: done and verified: %llu credentials, %llu "
+	    "audit rows", (unsigned long long)rep.credentials,
+	    (unsigned long long)rep.audit);
+	return (0);
+#else
+	(void)conf;
+	(void)from;
+	(void)key;
+	tk_log(LOG_ERR, "migrate: this tokend was built without PostgreSQL "
+	    "support (libpq)");
+	return (TK_ERR_CONFIG);
+#endif
 }
 
 /*
@@ -79,13 +166,13 @@ main(int argc, char **argv)
 	tk_master_key_t *key = NULL;
 	tk_store_t *store = NULL;
 	tk_server_t *srv = NULL;
-	const char *path = TK_CONF_DEFAULT_PATH;
+	const char *path = TK_CONF_DEFAULT_PATH, *migrate_from = NULL;
 	bool explicit_conf = false, foreground = false, debug = false;
 	bool check_only = false;
 	int ch, r, status = EXIT_FAILURE;
 
 	memset(&conf, 0, sizeof(conf));
-	while ((ch = getopt(argc, argv, "c:dfth")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfm:th")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -96,6 +183,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			foreground = true;
+			break;
+		case 'm':
+			migrate_from = optarg;
 			break;
 		case 't':
 			check_only = true;
@@ -115,7 +205,7 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	umask(022);
 	/* -f and -t report to the terminal; the daemon to syslog */
-	if (foreground || check_only)
+	if (foreground || check_only || migrate_from != NULL)
 		tk_log_to_stderr("tokend");
 	else
 		tk_log_to_syslog("tokend", LOG_AUTHPRIV);
@@ -125,6 +215,7 @@ main(int argc, char **argv)
 		tk_log(LOG_ERR, "cannot initialise libsodium or liboath");
 		goto fail;
 	}
+	tk_fido2_init();
 	if ((r = tk_conf_init(&conf)) != 0) {
 		tk_log(LOG_ERR, "configuration: %s", tk_strerr(r));
 		goto fail;
@@ -150,13 +241,16 @@ main(int argc, char **argv)
 		    tk_strerr(r));
 		goto fail;
 	}
-	r = tk_store_open_sqlite(conf.database, audit_key, sizeof(audit_key),
-	    &store);
-	sodium_memzero(audit_key, sizeof(audit_key));
-	if (r != 0) {
-		tk_log(LOG_ERR, "store %s: %s", conf.database, tk_strerr(r));
+	if (migrate_from != NULL) {
+		sodium_memzero(audit_key, sizeof(audit_key));
+		if (tk_main_migrate(&conf, migrate_from, key) == 0)
+			status = EXIT_SUCCESS;
 		goto fail;
 	}
+	r = tk_main_open_store(&conf, audit_key, &store);
+	sodium_memzero(audit_key, sizeof(audit_key));
+	if (r != 0)
+		goto fail;
 	if (check_only) {
 		tk_log(LOG_INFO, "configuration, master key and store are "
 		    "usable");

@@ -16,10 +16,14 @@
  *     blob opens only for the row and key it was sealed for.
  *  3. A blob opens only under the key whose id it was stored with.
  *  4. An opened secret exists only in sodium_malloc'd memory that
- *     tk_unseal_free() wipes; nothing of it is left on failure.
+ *     tk_unseal_free() wipes; nothing of it is left on failure.  The
+ *     login path's tk_unseal_tmp() opens into one such buffer (guard
+ *     pages, locked), allocated once and reused: it is wiped on every
+ *     release and on every failure, and holds one secret at a time.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,24 +129,20 @@ tk_seal(const tk_master_key_t *k, const char *user, uint64_t cred,
 	return (r);
 }
 
-int
-tk_unseal(const tk_master_key_t *k, uint32_t key_id, const char *user,
+/*
+ * Checks a blob and its (user, cred, key id) for opening; *ad, *ad_len
+ * its associated data, *out_len the secret's length.
+ */
+static int
+unseal_check(const tk_master_key_t *k, uint32_t key_id, const char *user,
     uint64_t cred, const unsigned char *blob, size_t blob_len,
-    unsigned char **plain, size_t *plain_len)
+    unsigned char ad[TK_SEAL_AD_MAX], size_t *ad_len, size_t *out_len)
 {
-	unsigned char ad[TK_SEAL_AD_MAX];
-	unsigned char *out = NULL;
-	unsigned long long mlen = 0;
-	size_t ad_len, out_len = 0;
 	int r;
 
-	if (plain != NULL)
-		*plain = NULL;
-	if (plain_len != NULL)
-		*plain_len = 0;
-	if (k == NULL || blob == NULL || plain == NULL || plain_len == NULL)
+	if (k == NULL || blob == NULL)
 		return (TK_ERR_INVAL);
-	if ((r = seal_ad(user, cred, key_id, ad, &ad_len)) != 0)
+	if ((r = seal_ad(user, cred, key_id, ad, ad_len)) != 0)
 		return (r);
 	/* invariant 3: another key cannot open it; the AD would fail too */
 	if (key_id != k->id)
@@ -154,15 +154,51 @@ tk_unseal(const tk_master_key_t *k, uint32_t key_id, const char *user,
 		return (TK_ERR_CRYPTO);
 	if (sodium_init() < 0)
 		return (TK_ERR_CRYPTO);
-	out_len = blob_len - TK_SEAL_NONCE_BYTES - TK_SEAL_TAG_BYTES;
-	if ((out = sodium_malloc(out_len)) == NULL)
-		return (TK_ERR_NOMEM);
+	*out_len = blob_len - TK_SEAL_NONCE_BYTES - TK_SEAL_TAG_BYTES;
+	return (0);
+}
+
+/* decrypts a checked blob into out (out_len bytes); wipes out on failure */
+static int
+unseal_open(const tk_master_key_t *k, const unsigned char *blob,
+    size_t blob_len, const unsigned char *ad, size_t ad_len,
+    unsigned char *out, size_t out_len)
+{
+	unsigned long long mlen = 0;
+
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL,
 	    blob + TK_SEAL_NONCE_BYTES, blob_len - TK_SEAL_NONCE_BYTES,
 	    ad, ad_len, blob, k->key) != 0 || mlen != out_len) {
-		r = TK_ERR_CRYPTO;
-		goto fail;
+		sodium_memzero(out, out_len);
+		return (TK_ERR_CRYPTO);
 	}
+	return (0);
+}
+
+int
+tk_unseal(const tk_master_key_t *k, uint32_t key_id, const char *user,
+    uint64_t cred, const unsigned char *blob, size_t blob_len,
+    unsigned char **plain, size_t *plain_len)
+{
+	unsigned char ad[TK_SEAL_AD_MAX];
+	unsigned char *out = NULL;
+	size_t ad_len, out_len = 0;
+	int r;
+
+	if (plain != NULL)
+		*plain = NULL;
+	if (plain_len != NULL)
+		*plain_len = 0;
+	if (plain == NULL || plain_len == NULL)
+		return (TK_ERR_INVAL);
+	if ((r = unseal_check(k, key_id, user, cred, blob, blob_len, ad,
+	    &ad_len, &out_len)) != 0)
+		return (r);
+	if ((out = sodium_malloc(out_len)) == NULL)
+		return (TK_ERR_NOMEM);
+	if ((r = unseal_open(k, blob, blob_len, ad, ad_len, out,
+	    out_len)) != 0)
+		goto fail;
 	*plain = out;
 	*plain_len = out_len;
 	out = NULL;
@@ -171,6 +207,57 @@ tk_unseal(const tk_master_key_t *k, uint32_t key_id, const char *user,
  fail:
 	tk_unseal_free(out, out_len);
 	return (r);
+}
+
+/*
+ * The reused buffer of tk_unseal_tmp(): TK_SEAL_PLAIN_MAX bytes of
+ * sodium_malloc'd memory (guard pages, mlock'd), allocated at the first
+ * call and kept until exit; `tmp_len' bytes of it hold a secret while
+ * `tmp_busy'.
+ */
+static unsigned char *tmp_buf;
+static size_t tmp_len;
+static bool tmp_busy;
+
+int
+tk_unseal_tmp(const tk_master_key_t *k, uint32_t key_id, const char *user,
+    uint64_t cred, const unsigned char *blob, size_t blob_len,
+    const unsigned char **plain, size_t *plain_len)
+{
+	unsigned char ad[TK_SEAL_AD_MAX];
+	size_t ad_len, out_len = 0;
+	int r;
+
+	if (plain != NULL)
+		*plain = NULL;
+	if (plain_len != NULL)
+		*plain_len = 0;
+	if (plain == NULL || plain_len == NULL || tmp_busy)
+		return (TK_ERR_INVAL);
+	if ((r = unseal_check(k, key_id, user, cred, blob, blob_len, ad,
+	    &ad_len, &out_len)) != 0)
+		return (r);
+	if (tmp_buf == NULL &&
+	    (tmp_buf = sodium_malloc(TK_SEAL_PLAIN_MAX)) == NULL)
+		return (TK_ERR_NOMEM);
+	if ((r = unseal_open(k, blob, blob_len, ad, ad_len, tmp_buf,
+	    out_len)) != 0)
+		return (r);
+	tmp_busy = true;
+	tmp_len = out_len;
+	*plain = tmp_buf;
+	*plain_len = out_len;
+	return (0);
+}
+
+void
+tk_unseal_tmp_release(void)
+{
+	if (!tmp_busy)
+		return;
+	sodium_memzero(tmp_buf, tmp_len);
+	tmp_len = 0;
+	tmp_busy = false;
 }
 
 void

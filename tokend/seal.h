@@ -55,5 +55,17 @@ int tk_unseal(const tk_master_key_t *, uint32_t key_id, const char *user,
     uint64_t cred, const unsigned char *blob, size_t blob_len,
     unsigned char **plain, size_t *plain_len);
 void tk_unseal_free(unsigned char *plain, size_t plain_len);
+/*
+ * As tk_unseal(), for the login path: opens into one guarded, locked
+ * buffer of seal.c that is allocated once (at the first call) and
+ * reused, saving the sodium_malloc()/sodium_free() system calls of each
+ * unseal.  *plain stays valid until tk_unseal_tmp_release(), which
+ * wipes it; one secret at a time (a second call before the release is
+ * TK_ERR_INVAL).  Not thread-safe: tokend's single thread only.
+ */
+int tk_unseal_tmp(const tk_master_key_t *, uint32_t key_id, const char *user,
+    uint64_t cred, const unsigned char *blob, size_t blob_len,
+    const unsigned char **plain, size_t *plain_len);
+void tk_unseal_tmp_release(void);
 
 #endif /* TK_SEAL_H */

@@ -5,9 +5,11 @@
  * check-and-update a handler makes (the replay step, the throttle, the
  * audit chain) is serialised in-process without a single lock, and
  * "the same code from 50 clients at once succeeds once" follows from
- * the loop itself.  A request costs one SQLite transaction (a commit in
- * WAL mode with synchronous=FULL is about 0.1 ms plus an fsync), which
- * is far below the rate of logins a terminal or a site produces.
+ * the loop itself.  A lone request costs one SQLite transaction (a
+ * commit in WAL mode with synchronous=FULL is about 0.1 ms plus an
+ * fsync); requests that arrive together share one (group commit,
+ * below), which is what lets one thread serve a site's morning rush
+ * (docs/performance.md).
  * Every socket is non-blocking, so a slow or silent client only holds
  * its own connection: it is closed when it makes no progress for
  * idle_timeout seconds.  The one blocking call left is the NSS lookup
@@ -20,6 +22,26 @@
  * read.  So at most one answer (TK_FRAME_HDR_BYTES + TK_FRAME_MAX bytes)
  * is ever buffered for a client that does not read: that is the bound
  * of the output buffer.
+ *
+ * Group commit.  A step of the loop first reads from every readable
+ * connection (at most one complete request each), then answers the
+ * complete requests together: the requests of the login path
+ * (USER_STATUS, TOTP_VERIFY, FIDO2_BEGIN, FIDO2_FINISH) run inside one
+ * store batch (tk_store_batch_begin), each handler's transaction being
+ * a savepoint of it, so one fsync makes the whole batch durable instead
+ * of one fsync a request.  Invariants:
+ *  G1. No answer of a batched request is written before
+ *      tk_store_batch_commit() returned 0: answers are queued, and the
+ *      writes happen after the commit.
+ *  G2. When the batch commit fails, every batched request is answered
+ *      TK_ST_INTERNAL (fail closed) and its syslog line says
+ *      result=internal (audit.c holds the lines until the commit).
+ *  G3. A request whose handler fails rolls back only its own savepoint;
+ *      the others of the batch are kept.
+ *  G4. Any other request (administration, backups, audit walks) runs
+ *      alone in its own transaction, after the batch before it was
+ *      committed, exactly as without batching.
+ * A lone request, or a store without batches, is committed on its own.
  *
  * Malformed input: a bad frame header (zero or oversized length) ends
  * the connection without an answer, since no type is known to answer
@@ -51,12 +73,14 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "audit.h"
 #include "dispatch.h"
 #include "err.h"
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "server.h"
+#include "store.h"
 #include "wipe.h"
 
 #define TK_EXPIRE_INTERVAL_MS	60000	/* pending enrollment sweep */
@@ -87,6 +111,9 @@ struct tk_conn {
 	size_t		 out_off;
 	int64_t		 last_ms;	/* monotonic time of last progress */
 	bool		 closing;	/* close once out is flushed */
+	bool		 ready;		/* body complete, not yet answered */
+	bool		 batched;	/* answered inside the open batch */
+	uint32_t	 type;		/* of the request answered, 0: none */
 };
 
 struct tk_server {
@@ -107,6 +134,8 @@ struct tk_server {
 };
 
 static volatile sig_atomic_t stop_requested;
+
+static void tk_server_drop(struct tk_conn *);
 
 static void
 tk_server_on_signal(int sig)
@@ -198,6 +227,7 @@ tk_conn_process(tk_server_t *s, struct tk_conn *c)
 			an = NULL;
 	} else {
 		type = tk_msg_type(rq);
+		c->type = type;
 		if (tk_dispatch(s->d, &c->peer, rq, &an, &close_after) != 0)
 			an = NULL;
 	}
@@ -249,9 +279,10 @@ tk_conn_write(struct tk_conn *c, int64_t now_ms)
 }
 
 /*
- * Reads what it can of the next request and answers it once complete
- * (at most one request a call).  Returns 0 (keep the connection) or a
- * negative TK_ERR_* (drop it).
+ * Reads what it can of the next request (at most one request a call)
+ * and marks the connection ready once it is complete; the step answers
+ * the ready ones together (tk_server_answer).  Returns 0 (keep the
+ * connection) or a negative TK_ERR_* (drop it).
  */
 static int
 tk_conn_read(tk_server_t *s, struct tk_conn *c, int64_t now_ms)
@@ -260,7 +291,7 @@ tk_conn_read(tk_server_t *s, struct tk_conn *c, int64_t now_ms)
 	size_t len;
 	int r;
 
-	while (c->out == NULL && !c->closing) {
+	while (c->out == NULL && !c->closing && !c->ready) {
 		if (c->hdr_got < TK_FRAME_HDR_BYTES)
 			n = read(c->fd, c->hdr + c->hdr_got,
 			    TK_FRAME_HDR_BYTES - c->hdr_got);
@@ -303,11 +334,127 @@ tk_conn_read(tk_server_t *s, struct tk_conn *c, int64_t now_ms)
 		c->body_got += (size_t)n;
 		if (c->body_got < c->body_len)
 			continue;
-		tk_conn_process(s, c);
 		/* one request a turn, so a busy client cannot starve others */
-		return (tk_conn_write(c, now_ms));
+		c->ready = true;
+		return (0);
 	}
 	return (0);
+}
+
+/* the requests of the login path, committed together (G4) */
+static bool
+tk_server_batchable(const struct tk_conn *c)
+{
+	uint32_t type;
+
+	if (tk_msg_peek_type(c->body, c->body_len, &type) != 0)
+		return (false);
+	switch (type) {
+	case TK_MSG_USER_STATUS:
+	case TK_MSG_TOTP_VERIFY:
+	case TK_MSG_FIDO2_BEGIN:
+	case TK_MSG_FIDO2_FINISH:
+		return (true);
+	}
+	return (false);
+}
+
+/*
+ * Commits the open batch; on failure replaces the answer of every
+ * batched request with TK_ST_INTERNAL (G2).  The lines held since the
+ * batch began are then sent.
+ */
+static void
+tk_server_batch_end(tk_server_t *s)
+{
+	struct tk_conn *c;
+	tk_msg_t *an = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if ((r = tk_store_batch_commit(s->d->store)) != 0) {
+		if (r == TK_ERR_FULL)
+			tk_log(LOG_CRIT, "store full (disk or quota): the "
+			    "requests of a group commit are refused; free "
+			    "space at %s", s->d->conf->database != NULL ?
+			    s->d->conf->database : "the database");
+		else
+			tk_log(LOG_ERR, "store group commit failed: %s; its "
+			    "requests are refused", tk_strerr(r));
+	}
+	tk_audit_release(r == 0);
+	for (i = 0; i < s->nconns; i++) {
+		c = s->conns[i];
+		if (!c->batched)
+			continue;
+		c->batched = false;
+		n++;
+		if (r == 0 || c->type == 0)
+			continue;
+		/* nothing of the batch was stored: no answer may say so */
+		tk_freezero(c->out, c->out_len);
+		c->out = NULL;
+		c->out_len = c->out_off = 0;
+		s->d->counters.internal++;
+		if (tk_answer_new(c->type, TK_ST_INTERNAL, "internal error",
+		    &an) != 0 || tk_conn_queue(c, an) != 0)
+			c->closing = true;
+		tk_msg_free(&an);
+	}
+	if (r == 0 && n > 0)
+		tk_log(LOG_DEBUG, "%s: %zu requests in one commit", __func__,
+		    n);
+}
+
+/*
+ * Answers every complete request read in this step (G1..G4), then
+ * writes the answers.  Returns nothing: a connection that cannot be
+ * written is dropped.
+ */
+static void
+tk_server_answer(tk_server_t *s, int64_t now_ms)
+{
+	struct tk_conn *c;
+	size_t i, nready = 0;
+	bool batching, in_batch = false;
+
+	for (i = 0; i < s->nconns; i++)
+		if (s->conns[i]->ready && s->conns[i]->fd >= 0)
+			nready++;
+	if (nready == 0)
+		return;
+	batching = nready > 1 && tk_store_can_batch(s->d->store);
+	for (i = 0; i < s->nconns; i++) {
+		c = s->conns[i];
+		if (!c->ready || c->fd < 0)
+			continue;
+		c->type = 0;
+		if (batching && tk_server_batchable(c)) {
+			if (!in_batch &&
+			    tk_store_batch_begin(s->d->store) == 0) {
+				in_batch = true;
+				tk_audit_hold();
+			}
+			tk_conn_process(s, c);
+			c->batched = in_batch;
+		} else {
+			if (in_batch) {
+				tk_server_batch_end(s);
+				in_batch = false;
+			}
+			tk_conn_process(s, c);
+		}
+	}
+	if (in_batch)
+		tk_server_batch_end(s);
+	for (i = 0; i < s->nconns; i++) {
+		c = s->conns[i];
+		if (!c->ready)
+			continue;
+		c->ready = false;
+		if (c->fd >= 0 && tk_conn_write(c, now_ms) != 0)
+			tk_server_drop(c);
+	}
 }
 
 /*
@@ -497,6 +644,7 @@ tk_server_step(tk_server_t *s, bool draining, int64_t deadline_ms)
 		if (r != 0)
 			tk_server_drop(c);
 	}
+	tk_server_answer(s, now_ms);
 	idle_ms = (int64_t)s->d->conf->idle_timeout * 1000;
 	for (i = 0; i < s->nconns; i++) {
 		c = s->conns[i];

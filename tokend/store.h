@@ -8,7 +8,8 @@
  *  1. Every change made between tk_store_begin() and tk_store_commit()
  *     is durable when tk_store_commit() returns 0, and none of it is
  *     visible or kept when it returns an error or tk_store_rollback()
- *     is called.  tokend answers a client only after the commit.
+ *     is called.  tokend answers a client only after the commit (of
+ *     the batch, under a group commit: tk_store_batch_begin).
  *  2. tk_store_totp_accept_step() is the replay check: it succeeds only
  *     when the step is strictly greater than the last accepted one, and
  *     records it, in one statement.
@@ -203,9 +204,22 @@ typedef struct tk_store tk_store_t;
  */
 int tk_store_open_sqlite(const char *path, const unsigned char *audit_key,
     size_t audit_key_len, tk_store_t **sp);
+/*
+ * Opens the PostgreSQL store (built with libpq only: HAVE_LIBPQ) named
+ * by `conninfo', a postgresql:// URL or a libpq "key=value" string
+ * (several hosts and target_session_attrs=read-write as libpq documents
+ * them), creating or migrating the schema when the role may.  Several
+ * tokend hosts may share it.  Returns 0 and *sp, or TK_ERR_STORE
+ * (unreachable, or not a tokend database), TK_ERR_PERM (the role may
+ * not create the schema: see schema-pg.sql), TK_ERR_VERSION,
+ * TK_ERR_NOMEM.  While the server is unreachable later on, every call
+ * fails with TK_ERR_STORE and the next transaction reconnects.
+ */
+int tk_store_open_pg(const char *conninfo, const unsigned char *audit_key,
+    size_t audit_key_len, tk_store_t **sp);
 /* Closes and frees *sp (NULL-safe), rolling back an open transaction. */
 void tk_store_close(tk_store_t **sp);
-/* "sqlite" */
+/* "sqlite" or "postgresql" */
 const char *tk_store_kind(const tk_store_t *);
 
 /*
@@ -234,9 +248,10 @@ int tk_store_cred_list(tk_store_t *, const char *user,
 int tk_store_cred_active(tk_store_t *, const char *user, int kind,
     struct tk_cred **list, size_t *n);
 /*
- * Allowed changes: pending -> active, pending or active -> revoked;
- * setting the current state again is a no-op.  Anything else is
- * TK_ERR_INVAL.  Revoking drops the sealed secret.
+ * Allowed changes: pending -> active, any state but revoked -> revoked,
+ * and for FIDO2 credentials only active -> suspended -> active; setting
+ * the current state again is a no-op.  Anything else is TK_ERR_INVAL.
+ * Revoking drops the sealed secret (a FIDO2 public key is kept).
  */
 int tk_store_cred_set_state(tk_store_t *, const char *user, uint64_t id,
     int state);
@@ -280,8 +295,10 @@ int tk_store_ping(tk_store_t *);
  */
 int tk_store_audit_append(tk_store_t *, const struct tk_audit_event *);
 /*
- * Recomputes the audit chain from its first row, in sequence order, and
- * checks every row's MAC and that sequence numbers have no gap.  Returns
+ * Recomputes the audit chain from its first row (or, after a prune, from
+ * the anchor: the last pruned row's sequence number and MAC), in sequence
+ * order, and checks every row's MAC and that sequence numbers have no
+ * gap.  Returns
  * 0 when the chain is intact (*count = rows, *bad_seq = 0), TK_ERR_CRYPTO
  * when a row was altered, removed or reordered (*bad_seq = the first row
  * that fails, *count = rows read up to it), or TK_ERR_STORE.  Removing
@@ -340,9 +357,14 @@ int tk_store_grant_end(tk_store_t *, uint64_t id, int state);
  * TK_ERR_EXISTS).  _fido2_accept_count is the clone check: it records
  * `count' as the signature counter of credential `id' and sets its last
  * use to `now' only if `count' is greater than the stored counter, or
- * both are 0 (a key without a counter); otherwise nothing changes and it
- * returns TK_ERR_REPLAY.  Credential states: active -> suspended ->
- * active (reinstate) or revoked, through tk_store_cred_set_state().
+ * both are 0 (a key without a counter), and only while the credential
+ * is active; otherwise nothing changes and it returns TK_ERR_REPLAY (an
+ * active credential whose counter did not grow) or TK_ERR_NOTFOUND (no
+ * active FIDO2 credential `id').  Credential states: active ->
+ * suspended -> active (reinstate) or revoked, through
+ * tk_store_cred_set_state().  An insert of kind TK_CRED_FIDO2 needs
+ * cred_id, pubkey and fmt, no sealed secret, and a state of active,
+ * suspended or revoked.
  */
 int tk_store_fido2_find(tk_store_t *, const unsigned char *cred_id,
     size_t cred_id_len, struct tk_cred *c);
@@ -352,7 +374,8 @@ int tk_store_fido2_accept_count(tk_store_t *, uint64_t id, uint32_t count,
 /*
  * FIDO2 challenges.  _insert assigns ch->id.  _take burns challenge `id'
  * of `purpose' in one statement: fills *ch and marks it used only if it
- * was unused; TK_ERR_REPLAY when it was used already (nothing changed),
+ * was unused; TK_ERR_REPLAY when it was used already (nothing changed,
+ * *ch left cleared),
  * TK_ERR_NOTFOUND when there is no such challenge of that purpose.  The
  * caller checks ch->expires against its clock after taking it, so an
  * expired challenge is burnt too.  _expire deletes challenges that
@@ -374,6 +397,49 @@ int tk_store_challenge_expire(tk_store_t *, int64_t now, uint64_t *count);
  */
 int tk_store_audit_prune(tk_store_t *, int64_t before, uint64_t *count,
     uint64_t *anchor_seq);
+
+/*
+ * Group commit: the requests that arrive together are committed
+ * together.  tk_store_batch_begin() opens one store transaction; each
+ * tk_store_begin() .. tk_store_commit()/tk_store_rollback() made until
+ * tk_store_batch_commit() is then one request's nested unit inside it
+ * (a savepoint): its commit keeps its changes in the batch, its
+ * rollback (or a failed commit) undoes only them, and the reads of a
+ * later unit see the kept changes of the earlier ones (so the audit
+ * chain goes on from the previous request's row).  Nothing of the batch
+ * is durable until tk_store_batch_commit() returns 0 (invariant 1 holds
+ * for the batch as a whole); when it fails, or when the backend lost the
+ * transaction meanwhile, every unit is rolled back and the caller must
+ * answer none of them as stored.  tk_store_batch_abort() rolls all back.
+ * A batch cannot be opened inside a transaction or a batch
+ * (TK_ERR_INVAL).  tk_store_can_batch() is false for a backend without
+ * batches: then tk_store_batch_begin() returns TK_ERR_INVAL and the
+ * caller commits each request alone.
+ */
+bool tk_store_can_batch(const tk_store_t *);
+bool tk_store_in_batch(tk_store_t *);
+int tk_store_batch_begin(tk_store_t *);
+int tk_store_batch_commit(tk_store_t *);	/* TK_ERR_FULL on a full disk */
+void tk_store_batch_abort(tk_store_t *);
+
+/*
+ * Paged credential listing for CRED_LIST: at most `max' credentials of
+ * `user' (NULL: of all users) from position `offset' of the order of
+ * tk_store_cred_list() (user, then id) into page[0..*n), without their
+ * sealed secrets (sealed is NULL); *more says whether any follow.  Reads
+ * the page, not every credential.  Free each with tk_cred_clear().
+ * Returns 0, TK_ERR_INVAL, TK_ERR_STORE or TK_ERR_NOMEM.
+ */
+int tk_store_cred_page(tk_store_t *, const char *user, uint64_t offset,
+    struct tk_cred *page, size_t max, size_t *n, bool *more);
+/*
+ * The pending credentials whose expiry is before `now' -- exactly those
+ * tk_store_cred_expire(now) removes -- ordered by id, without sealed
+ * secrets; free with tk_cred_list_free().  Found through an index, not
+ * by reading every credential.
+ */
+int tk_store_cred_pending_due(tk_store_t *, int64_t now,
+    struct tk_cred **list, size_t *n);
 
 /*
  * Writes a consistent copy of the whole store into the new file `path'

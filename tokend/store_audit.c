@@ -11,6 +11,8 @@
  *						 length, then the bytes)
  *	MAC(n - 1)				(32 bytes; zeros for n = 1)
  *
+ * (MAC(n - 1) of the first row kept after a prune is the anchor's MAC.)
+ *
  * Fixed-width integers and length-prefixed texts in a fixed order make
  * the encoding injective: two different rows never hash the same bytes.
  *
@@ -22,6 +24,12 @@
  *     is exactly what was MACed.
  *  3. Verification compares MACs with sodium_memcmp and reports the first
  *     row whose MAC, sequence number or text encoding does not match.
+ *  4. After a prune (tk_store_audit_prune) the chain continues from the
+ *     anchor, the seq and MAC of the last removed row: the first kept row
+ *     must be anchor + 1 and chain to the anchor's MAC, and a new row
+ *     appended to an empty table chains to the anchor (audit_last).  So
+ *     only a prefix can go, and a change to the anchor breaks the first
+ *     kept row.
  */
 #include "config.h"
 
@@ -195,6 +203,7 @@ int
 tk_store_audit_verify(tk_store_t *s, uint64_t *count, uint64_t *bad_seq)
 {
 	struct verify_state vs;
+	uint64_t anchor = 0;
 	int r;
 
 	if (count != NULL)
@@ -205,7 +214,12 @@ tk_store_audit_verify(tk_store_t *s, uint64_t *count, uint64_t *bad_seq)
 		return (TK_ERR_INVAL);
 	memset(&vs, 0, sizeof(vs));
 	vs.key = s->audit_key;
-	vs.next = 1;
+	/* invariant 4: a pruned chain starts after its anchor */
+	if ((r = s->ops->audit_anchor(s, &anchor, vs.prev)) != 0)
+		return (r);
+	if (anchor >= (uint64_t)INT64_MAX)
+		return (TK_ERR_STORE);
+	vs.next = anchor + 1;
 	r = s->ops->audit_walk(s, verify_row, &vs);
 	*count = vs.count;
 	*bad_seq = vs.bad_seq;

@@ -143,12 +143,37 @@ tk_store_rollback(tk_store_t *s)
 	s->ops->rollback(s);
 }
 
+/* the FIDO2 half of cred_ok(): public key material, no secret */
+static int
+cred_fido2_ok(const struct tk_cred *c)
+{
+	if (c->state != TK_CRED_ACTIVE && c->state != TK_CRED_SUSPENDED &&
+	    c->state != TK_CRED_REVOKED)
+		return (0);
+	if (c->algorithm != TK_FIDO2_ES256 && c->algorithm != TK_FIDO2_EDDSA &&
+	    c->algorithm != TK_FIDO2_RS256)
+		return (0);
+	if (c->cred_id == NULL || c->cred_id_len == 0 ||
+	    c->cred_id_len > TK_FIDO2_CRED_ID_MAX || c->pubkey == NULL ||
+	    c->pubkey_len == 0 || c->pubkey_len > TK_FIDO2_PUBKEY_MAX)
+		return (0);
+	if (!text_ok(c->fmt, TK_SHORT_TEXT_MAX, false))
+		return (0);
+	if (c->sealed != NULL || c->sealed_len != 0)
+		return (0);
+	return (1);
+}
+
 static int
 cred_ok(const struct tk_cred *c)
 {
 	if (!user_ok(c->user) || !text_ok(c->label, TK_LABEL_MAX, true))
 		return (0);
+	if (c->kind == TK_CRED_FIDO2)
+		return (cred_fido2_ok(c));
 	if (c->kind != TK_CRED_TOTP)
+		return (0);
+	if (c->cred_id != NULL || c->pubkey != NULL)
 		return (0);
 	if (c->state != TK_CRED_PENDING && c->state != TK_CRED_ACTIVE &&
 	    c->state != TK_CRED_REVOKED)
@@ -229,7 +254,7 @@ tk_store_cred_set_state(tk_store_t *s, const char *user, uint64_t id,
 	if (s == NULL || !user_ok(user) || !id_ok(id))
 		return (TK_ERR_INVAL);
 	if (state != TK_CRED_PENDING && state != TK_CRED_ACTIVE &&
-	    state != TK_CRED_REVOKED)
+	    state != TK_CRED_REVOKED && state != TK_CRED_SUSPENDED)
 		return (TK_ERR_INVAL);
 	if ((r = tk_store_need_transaction(s, "credential state change")) != 0)
 		return (r);
@@ -287,6 +312,9 @@ tk_cred_clear(struct tk_cred *c)
 		sodium_memzero(c->sealed, c->sealed_len);
 		free(c->sealed);
 	}
+	/* public data: freed, not wiped */
+	free(c->cred_id);
+	free(c->pubkey);
 	sodium_memzero(c, sizeof(*c));
 }
 
@@ -370,6 +398,23 @@ tk_store_audit_read(tk_store_t *s, const struct tk_audit_filter *f,
 	    (f->user != NULL && !user_ok(f->user)))
 		return (TK_ERR_INVAL);
 	return (s->ops->audit_read(s, f, rows, max, n, more));
+}
+
+int
+tk_store_audit_prune(tk_store_t *s, int64_t before, uint64_t *count,
+    uint64_t *anchor_seq)
+{
+	int r;
+
+	if (count != NULL)
+		*count = 0;
+	if (anchor_seq != NULL)
+		*anchor_seq = 0;
+	if (s == NULL || count == NULL || anchor_seq == NULL || before <= 0)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "audit prune")) != 0)
+		return (r);
+	return (s->ops->audit_prune(s, before, count, anchor_seq));
 }
 
 int
@@ -489,11 +534,232 @@ tk_store_grant_end(tk_store_t *s, uint64_t id, int state)
 }
 
 int
+tk_store_fido2_find(tk_store_t *s, const unsigned char *cred_id,
+    size_t cred_id_len, struct tk_cred *c)
+{
+	if (c != NULL)
+		memset(c, 0, sizeof(*c));
+	if (s == NULL || c == NULL || cred_id == NULL || cred_id_len == 0 ||
+	    cred_id_len > TK_FIDO2_CRED_ID_MAX)
+		return (TK_ERR_INVAL);
+	return (s->ops->fido2_find(s, cred_id, cred_id_len, c));
+}
+
+int
+tk_store_fido2_accept_count(tk_store_t *s, uint64_t id, uint32_t count,
+    int64_t now)
+{
+	int r;
+
+	if (s == NULL || !id_ok(id))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "FIDO2 counter update")) != 0)
+		return (r);
+	return (s->ops->fido2_accept_count(s, id, count, now));
+}
+
+static int
+purpose_ok(int purpose)
+{
+	return (purpose == TK_CHALLENGE_LOGIN ||
+	    purpose == TK_CHALLENGE_ENROLL);
+}
+
+int
+tk_store_challenge_insert(tk_store_t *s, struct tk_challenge *ch)
+{
+	int r;
+
+	if (s == NULL || ch == NULL)
+		return (TK_ERR_INVAL);
+	ch->id = 0;
+	if (!user_ok(ch->user) || !purpose_ok(ch->purpose) ||
+	    !text_ok(ch->label, TK_LABEL_MAX, true) ||
+	    ch->uv < TK_UV_REQUIRED || ch->uv > TK_UV_DISCOURAGED ||
+	    ch->expires <= ch->created)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "challenge insert")) != 0)
+		return (r);
+	return (s->ops->challenge_insert(s, ch));
+}
+
+int
+tk_store_challenge_take(tk_store_t *s, uint64_t id, int purpose,
+    struct tk_challenge *ch)
+{
+	int r;
+
+	if (ch != NULL)
+		memset(ch, 0, sizeof(*ch));
+	if (s == NULL || ch == NULL || !id_ok(id) || !purpose_ok(purpose))
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "challenge use")) != 0)
+		return (r);
+	return (s->ops->challenge_take(s, id, purpose, ch));
+}
+
+int
+tk_store_challenge_expire(tk_store_t *s, int64_t now, uint64_t *count)
+{
+	int r;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || count == NULL)
+		return (TK_ERR_INVAL);
+	if ((r = tk_store_need_transaction(s, "challenge expiry")) != 0)
+		return (r);
+	return (s->ops->challenge_expire(s, now, count));
+}
+
+/* a listed credential carries no secret */
+static void
+cred_clear_secret(struct tk_cred *c)
+{
+	if (c->sealed != NULL) {
+		sodium_memzero(c->sealed, c->sealed_len);
+		free(c->sealed);
+	}
+	c->sealed = NULL;
+	c->sealed_len = 0;
+}
+
+bool
+tk_store_can_batch(const tk_store_t *s)
+{
+	return (s != NULL && s->ops->batch_begin != NULL &&
+	    s->ops->batch_commit != NULL && s->ops->batch_rollback != NULL &&
+	    s->ops->in_batch != NULL);
+}
+
+bool
+tk_store_in_batch(tk_store_t *s)
+{
+	return (tk_store_can_batch(s) && s->ops->in_batch(s));
+}
+
+int
+tk_store_batch_begin(tk_store_t *s)
+{
+	if (!tk_store_can_batch(s))
+		return (TK_ERR_INVAL);
+	if (s->ops->in_batch(s) || s->ops->in_transaction(s)) {
+		tk_log(LOG_ERR, "store: batch inside a transaction refused");
+		return (TK_ERR_INVAL);
+	}
+	return (s->ops->batch_begin(s));
+}
+
+int
+tk_store_batch_commit(tk_store_t *s)
+{
+	if (!tk_store_in_batch(s)) {
+		tk_log(LOG_ERR, "store: batch commit without a batch");
+		return (TK_ERR_INVAL);
+	}
+	if (s->ops->in_transaction(s)) {
+		/* a request left its unit open: none of the batch is kept */
+		tk_log(LOG_ERR, "store: batch commit with a request still "
+		    "open; the batch is rolled back");
+		s->ops->batch_rollback(s);
+		return (TK_ERR_INVAL);
+	}
+	return (s->ops->batch_commit(s));
+}
+
+void
+tk_store_batch_abort(tk_store_t *s)
+{
+	if (tk_store_in_batch(s))
+		s->ops->batch_rollback(s);
+}
+
+int
+tk_store_cred_page(tk_store_t *s, const char *user, uint64_t offset,
+    struct tk_cred *page, size_t max, size_t *n, bool *more)
+{
+	struct tk_cred *all = NULL;
+	size_t nall = 0, i;
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	if (more != NULL)
+		*more = false;
+	if (s == NULL || page == NULL || n == NULL || more == NULL ||
+	    max == 0 || max > TK_LIST_MAX || offset > TK_STORE_ID_MAX ||
+	    (user != NULL && !user_ok(user)))
+		return (TK_ERR_INVAL);
+	memset(page, 0, max * sizeof(*page));
+	if (s->ops->cred_page != NULL)
+		return (s->ops->cred_page(s, user, offset, max, page, n,
+		    more));
+	/* fallback for a backend without pages: list all, keep one page */
+	if ((r = s->ops->cred_list(s, user, 0, false, &all, &nall)) != 0)
+		return (r);
+	for (i = 0; i < nall; i++) {
+		if (i < offset || *n == max) {
+			if (i >= offset)
+				*more = true;
+			tk_cred_clear(&all[i]);
+			continue;
+		}
+		page[*n] = all[i];
+		memset(&all[i], 0, sizeof(all[i]));
+		cred_clear_secret(&page[(*n)++]);
+	}
+	free(all);
+	return (0);
+}
+
+int
+tk_store_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **list,
+    size_t *n)
+{
+	struct tk_cred *all = NULL;
+	size_t nall = 0, i, k = 0;
+	int r;
+
+	if (list != NULL)
+		*list = NULL;
+	if (n != NULL)
+		*n = 0;
+	if (s == NULL || list == NULL || n == NULL)
+		return (TK_ERR_INVAL);
+	if (s->ops->cred_pending_due != NULL)
+		return (s->ops->cred_pending_due(s, now, list, n));
+	/* fallback: list all, keep the due pending ones */
+	if ((r = s->ops->cred_list(s, NULL, 0, false, &all, &nall)) != 0)
+		return (r);
+	for (i = 0; i < nall; i++) {
+		if (all[i].state != TK_CRED_PENDING || all[i].expires >= now) {
+			tk_cred_clear(&all[i]);
+			continue;
+		}
+		all[k] = all[i];
+		if (k != i)
+			memset(&all[i], 0, sizeof(all[i]));
+		cred_clear_secret(&all[k++]);
+	}
+	if (k == 0) {
+		free(all);
+		all = NULL;
+	}
+	*list = all;
+	*n = k;
+	return (0);
+}
+
+int
 tk_store_backup(tk_store_t *s, const char *path)
 {
 	if (s == NULL || path == NULL || path[0] != '/' ||
 	    !text_ok(path, TK_PATH_MAX, false))
 		return (TK_ERR_INVAL);
+	if (tk_store_in_batch(s)) {
+		tk_log(LOG_ERR, "store: backup inside a batch refused");
+		return (TK_ERR_INVAL);
+	}
 	if (s->ops->in_transaction(s)) {
 		tk_log(LOG_ERR, "store: backup inside a transaction refused");
 		return (TK_ERR_INVAL);

@@ -99,6 +99,28 @@ struct tk_store_ops {
 	int	(*audit_anchor)(tk_store_t *, uint64_t *seq,
 		    unsigned char mac[TK_STORE_MAC_BYTES]);
 	int	(*audit_prune)(tk_store_t *, int64_t, uint64_t *, uint64_t *);
+	/*
+	 * Group commit (store.h, tk_store_batch_*).  While a batch is open,
+	 * begin/commit/rollback above act on one request's nested unit
+	 * (SQLite: a SAVEPOINT) and in_transaction is true only inside such
+	 * a unit.  All four NULL in a backend without batches: tokend then
+	 * commits each request on its own (tk_store_can_batch()).
+	 */
+	int	(*batch_begin)(tk_store_t *);
+	int	(*batch_commit)(tk_store_t *);
+	void	(*batch_rollback)(tk_store_t *);
+	bool	(*in_batch)(tk_store_t *);
+	/*
+	 * One page of credentials (tk_store_cred_page), `max' + 1 rows read
+	 * at most, without sealed secrets; and the pending credentials
+	 * expired before `now' (tk_store_cred_pending_due), through an
+	 * index, never a scan of all credentials.  NULL: store_core.c falls
+	 * back on cred_list (correct, but O(all credentials)).
+	 */
+	int	(*cred_page)(tk_store_t *, const char *, uint64_t, size_t,
+		    struct tk_cred *, size_t *, bool *);
+	int	(*cred_pending_due)(tk_store_t *, int64_t, struct tk_cred **,
+		    size_t *);
 };
 
 /*

@@ -21,6 +21,9 @@
  *     tk_store_commit() rolls it back and returns the first error.
  *  5. The replay check is the single statement ST_TOTP_ACCEPT; its row
  *     count alone decides between accepted and replayed.
+ *  5b. Likewise the FIDO2 clone check is the single statement
+ *     ST_FIDO2_ACCEPT, and burning a challenge the single statement
+ *     ST_CHALLENGE_USE: a second use can never succeed.
  *  6. Every value reaches SQL as a bound parameter; the only SQL built
  *     at run time is `PRAGMA user_version = N' with an integer N.
  *  7. A database with a schema newer than TK_SQLITE_SCHEMA is never
@@ -29,6 +32,14 @@
  *  8. Rows are read back with every text and number checked against the
  *     limits of store.h; a row that does not fit is an error, not a
  *     truncated value.
+ *  9. Group commit: inside tk_store_batch_begin() .. batch_commit the
+ *     BEGIN IMMEDIATE is the batch's, and each tk_store_begin() ..
+ *     commit/rollback is a SAVEPOINT of it (RELEASE keeps, ROLLBACK TO
+ *     undoes only that request).  When SQLite drops the whole
+ *     transaction on its own (full disk, I/O error, ...), batch_err is
+ *     set: no further SAVEPOINT is opened (it would start a new,
+ *     separately committed transaction), and the batch commit fails,
+ *     so nothing of the batch is answered as stored.
  */
 #include "config.h"
 
@@ -40,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -173,6 +185,9 @@ static const char *const tk_sqlite_migrations[] = {
 	" expires INTEGER NOT NULL,"
 	" used INTEGER NOT NULL DEFAULT 0 CHECK (used IN (0, 1)));"
 	"CREATE INDEX challenges_expires ON challenges (expires);"
+	/* the pending sweep reads only pending rows, never all of them */
+	"CREATE INDEX credentials_pending ON credentials (expires)"
+	" WHERE state = 1;"
 	/* the last pruned audit row: where the kept chain starts */
 	"CREATE TABLE audit_anchor ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -187,13 +202,25 @@ static const char *const tk_sqlite_migrations[] = {
 
 #define CRED_COLUMNS \
 	"id, user, kind, state, label, created, last_used, expires, " \
-	"digits, algorithm, period, last_step, key_id, sealed"
+	"digits, algorithm, period, last_step, key_id, sealed, " \
+	"cred_id, pubkey, aaguid, fmt, flags, sign_count, user_handle"
 
 /* column numbers of CRED_COLUMNS */
 enum {
 	CC_ID, CC_USER, CC_KIND, CC_STATE, CC_LABEL, CC_CREATED,
 	CC_LAST_USED, CC_EXPIRES, CC_DIGITS, CC_ALGORITHM, CC_PERIOD,
-	CC_LAST_STEP, CC_KEY_ID, CC_SEALED
+	CC_LAST_STEP, CC_KEY_ID, CC_SEALED, CC_CRED_ID, CC_PUBKEY,
+	CC_AAGUID, CC_FMT, CC_FLAGS, CC_SIGN_COUNT, CC_USER_HANDLE
+};
+
+#define CHALLENGE_COLUMNS \
+	"id, user, purpose, challenge, user_handle, uv, label, created, " \
+	"expires"
+
+/* column numbers of CHALLENGE_COLUMNS */
+enum {
+	HC_ID, HC_USER, HC_PURPOSE, HC_CHALLENGE, HC_USER_HANDLE, HC_UV,
+	HC_LABEL, HC_CREATED, HC_EXPIRES
 };
 
 #define GRANT_COLUMNS \
@@ -221,6 +248,7 @@ enum tk_sqlite_st {
 	ST_CRED_LIST_ALL,
 	ST_CRED_LIST_USER,
 	ST_CRED_ACTIVE,
+	ST_CRED_ACTIVE_FIDO2,
 	ST_CRED_STATE,
 	ST_CRED_SET_STATE,
 	ST_CRED_SET_SECRET,
@@ -235,6 +263,10 @@ enum tk_sqlite_st {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_WALK,
 	ST_AUDIT_READ,
+	ST_AUDIT_ANCHOR,
+	ST_AUDIT_ANCHOR_PUT,
+	ST_AUDIT_PRUNE_LAST,
+	ST_AUDIT_PRUNE,
 	ST_RECOVERY_DELETE,
 	ST_RECOVERY_INSERT,
 	ST_RECOVERY_UNUSED,
@@ -246,6 +278,19 @@ enum tk_sqlite_st {
 	ST_GRANT_ACTIVE,
 	ST_GRANT_LIST,
 	ST_GRANT_END,
+	ST_FIDO2_FIND,
+	ST_FIDO2_ACCEPT,
+	ST_FIDO2_ACTIVE,
+	ST_CHALLENGE_INSERT,
+	ST_CHALLENGE_USE,
+	ST_CHALLENGE_GET,
+	ST_CHALLENGE_EXPIRE,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_CRED_PAGE_ALL,
+	ST_CRED_PAGE_USER,
+	ST_CRED_PENDING_DUE,
 	ST_END
 };
 
@@ -257,8 +302,10 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	[ST_CRED_INSERT] =
 	    "INSERT INTO credentials (user, kind, state, label, created, "
 	    "last_used, expires, digits, algorithm, period, last_step, "
-	    "key_id, sealed) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "key_id, sealed, cred_id, pubkey, aaguid, fmt, flags, "
+	    "sign_count, user_handle) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_CRED_GET] =
 	    "SELECT " CRED_COLUMNS " FROM credentials "
 	    "WHERE id = ?1 AND user = ?2",
@@ -267,11 +314,20 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	[ST_CRED_LIST_USER] =
 	    "SELECT " CRED_COLUMNS " FROM credentials "
 	    "WHERE user = ?1 ORDER BY id",
+	/*
+	 * kind is a literal, one statement a kind: a parameter compared
+	 * with the column of a partial index's WHERE (credentials_fido2_id:
+	 * kind = 2) makes SQLite re-prepare the statement at every new
+	 * binding, which cost more than the rest of a TOTP verification
+	 */
 	[ST_CRED_ACTIVE] =
 	    "SELECT " CRED_COLUMNS " FROM credentials "
-	    "WHERE user = ?1 AND kind = ?2 AND state = 2 ORDER BY id",
+	    "WHERE user = ?1 AND kind = 1 AND state = 2 ORDER BY id",
+	[ST_CRED_ACTIVE_FIDO2] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE user = ?1 AND kind = 2 AND state = 2 ORDER BY id",
 	[ST_CRED_STATE] =
-	    "SELECT state FROM credentials WHERE id = ?1 AND user = ?2",
+	    "SELECT state, kind FROM credentials WHERE id = ?1 AND user = ?2",
 	/* revoking (state 3) drops the secret; activating ends the expiry */
 	[ST_CRED_SET_STATE] =
 	    "UPDATE credentials SET state = ?1, "
@@ -321,6 +377,22 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	    "uid, pid, result, reason FROM audit WHERE seq > ?1 "
 	    "AND (?2 = 0 OR time >= ?2) AND (?3 = 0 OR time < ?3) "
 	    "AND (?4 IS NULL OR user = ?4) ORDER BY seq LIMIT ?5",
+	[ST_AUDIT_ANCHOR] =
+	    "SELECT seq, mac FROM audit_anchor WHERE id = 1",
+	[ST_AUDIT_ANCHOR_PUT] =
+	    "INSERT INTO audit_anchor (id, seq, mac, pruned_at) "
+	    "VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
+	    "seq = excluded.seq, mac = excluded.mac, "
+	    "pruned_at = excluded.pruned_at",
+	/*
+	 * the last row of the oldest run of rows older than ?1: every row
+	 * before the first one at or after ?1 (all rows when there is none)
+	 */
+	[ST_AUDIT_PRUNE_LAST] =
+	    "SELECT seq, mac FROM audit WHERE seq < "
+	    "coalesce((SELECT min(seq) FROM audit WHERE time >= ?1), "
+	    "9223372036854775807) ORDER BY seq DESC LIMIT 1",
+	[ST_AUDIT_PRUNE] = "DELETE FROM audit WHERE seq <= ?1",
 	[ST_RECOVERY_DELETE] = "DELETE FROM recovery_codes WHERE user = ?1",
 	[ST_RECOVERY_INSERT] =
 	    "INSERT INTO recovery_codes (user, hash, created) "
@@ -349,6 +421,55 @@ static const char *const tk_sqlite_sql[ST_END] = {
 	    "ORDER BY user, id",
 	[ST_GRANT_END] =
 	    "UPDATE grants SET state = ?1 WHERE id = ?2 AND state = 1",
+	[ST_FIDO2_FIND] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE kind = 2 AND cred_id = ?1",
+	/*
+	 * the clone check (invariant 5b): a counter that grew, or 0 after
+	 * 0 (a key without a counter); its row count alone decides
+	 */
+	[ST_FIDO2_ACCEPT] =
+	    "UPDATE credentials SET sign_count = ?1, last_used = ?2 "
+	    "WHERE id = ?3 AND kind = 2 AND state = 2 "
+	    "AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0))",
+	[ST_FIDO2_ACTIVE] =
+	    "SELECT 1 FROM credentials WHERE id = ?1 AND kind = 2 "
+	    "AND state = 2",
+	[ST_CHALLENGE_INSERT] =
+	    "INSERT INTO challenges (user, purpose, challenge, user_handle, "
+	    "uv, label, created, expires) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* single use: its row count alone decides (like ST_TOTP_ACCEPT) */
+	[ST_CHALLENGE_USE] =
+	    "UPDATE challenges SET used = 1 "
+	    "WHERE id = ?1 AND purpose = ?2 AND used = 0",
+	[ST_CHALLENGE_GET] =
+	    "SELECT " CHALLENGE_COLUMNS ", used FROM challenges "
+	    "WHERE id = ?1 AND purpose = ?2",
+	[ST_CHALLENGE_EXPIRE] =
+	    "DELETE FROM challenges WHERE expires <= ?1",
+	/* one request of a group commit (invariant 9) */
+	[ST_SAVEPOINT] = "SAVEPOINT tk_request",
+	[ST_RELEASE] = "RELEASE tk_request",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO tk_request",
+	/*
+	 * One page of CRED_LIST in the order of ST_CRED_LIST_*: the
+	 * credentials_user index walks (user, id), so the skipped rows are
+	 * index entries only and no row beyond the page is loaded.
+	 */
+	[ST_CRED_PAGE_ALL] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "ORDER BY user, id LIMIT ?2 OFFSET ?3",
+	[ST_CRED_PAGE_USER] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE user = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+	/*
+	 * the rows ST_CRED_EXPIRE deletes, through credentials_pending (an
+	 * ORDER BY id would make SQLite walk every row in id order instead)
+	 */
+	[ST_CRED_PENDING_DUE] =
+	    "SELECT " CRED_COLUMNS " FROM credentials "
+	    "WHERE state = 1 AND expires < ?1 LIMIT ?2",
 };
 
 struct tk_store_sqlite {
@@ -357,6 +478,8 @@ struct tk_store_sqlite {
 	sqlite3_stmt	*st[ST_END];	/* prepared on first use */
 	bool		 in_tx;
 	int		 tx_err;	/* first error inside the transaction */
+	bool		 batch;		/* a group commit is open */
+	int		 batch_err;	/* the batch's transaction was lost */
 };
 
 static const struct tk_store_ops tk_sqlite_ops;
@@ -391,6 +514,10 @@ sq_fail(struct tk_store_sqlite *q, int rc, const char *what)
 	    q->db != NULL ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc), rc);
 	if (q->in_tx && q->tx_err == 0)
 		q->tx_err = r;
+	/* invariant 9: SQLite may have rolled the whole batch back */
+	if (q->batch && q->batch_err == 0 && q->db != NULL &&
+	    sqlite3_get_autocommit(q->db))
+		q->batch_err = r;
 	return (r);
 }
 
@@ -776,6 +903,96 @@ sq_in_transaction(tk_store_t *s)
 	return (sq(s)->in_tx);
 }
 
+/* runs cached statement `id' (no parameters, no rows) */
+static int
+sq_run(struct tk_store_sqlite *q, enum tk_sqlite_st id, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, id, &st)) != 0)
+		return (r);
+	r = sq_exec(q, st, what);
+	sq_done(st);
+	return (r);
+}
+
+/* invariant 9: the batch's transaction is gone (SQLite rolled it back) */
+static bool
+sq_batch_lost(struct tk_store_sqlite *q)
+{
+	if (q->batch_err == 0 && sqlite3_get_autocommit(q->db)) {
+		tk_log(LOG_ERR, "store: the group commit's transaction was "
+		    "rolled back by SQLite");
+		q->batch_err = TK_ERR_STORE;
+	}
+	return (q->batch_err != 0);
+}
+
+/* one request inside a batch: a savepoint */
+static int
+sq_unit_begin(struct tk_store_sqlite *q)
+{
+	int r;
+
+	if (sq_batch_lost(q))
+		return (q->batch_err);
+	if ((r = sq_run(q, ST_SAVEPOINT, "savepoint")) != 0)
+		return (r);
+	q->in_tx = true;
+	q->tx_err = 0;
+	return (0);
+}
+
+/* undoes one request of a batch, keeping the batch's other requests */
+static void
+sq_unit_rollback(struct tk_store_sqlite *q)
+{
+	q->in_tx = false;
+	q->tx_err = 0;
+	if (sq_batch_lost(q))
+		return;
+	/* ROLLBACK TO keeps the savepoint open: RELEASE ends it */
+	if (sq_run(q, ST_ROLLBACK_TO, "rollback to savepoint") != 0 ||
+	    sq_run(q, ST_RELEASE, "release savepoint") != 0) {
+		/* the batch cannot be trusted any more: fail all of it */
+		if (q->batch_err == 0)
+			q->batch_err = TK_ERR_STORE;
+	}
+	(void)sq_batch_lost(q);
+}
+
+/* keeps one request in the batch (durable only at the batch commit) */
+static int
+sq_unit_commit(struct tk_store_sqlite *q)
+{
+	int r;
+
+	if (q->tx_err != 0) {
+		r = q->tx_err;
+		tk_log(LOG_ERR, "store: request with a failed step rolled "
+		    "back");
+		sq_unit_rollback(q);
+		return (r);
+	}
+	if (sq_batch_lost(q)) {
+		q->in_tx = false;
+		q->tx_err = 0;
+		return (q->batch_err);
+	}
+	if ((r = sq_run(q, ST_RELEASE, "release savepoint")) != 0) {
+		sq_unit_rollback(q);
+		return (r);
+	}
+	q->in_tx = false;
+	q->tx_err = 0;
+	if (sq_batch_lost(q))
+		return (q->batch_err);
+	return (0);
+}
+
+static void sq_rollback(tk_store_t *);
+
 static int
 sq_begin(tk_store_t *s)
 {
@@ -783,6 +1000,18 @@ sq_begin(tk_store_t *s)
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	if (q->batch)
+		return (sq_unit_begin(q));
+	/*
+	 * A ROLLBACK that failed (out of memory preparing it) leaves the
+	 * last transaction open, holding the write lock: every BEGIN after
+	 * it would fail until a restart.  End it here; its request failed.
+	 */
+	if (!sqlite3_get_autocommit(q->db)) {
+		tk_log(LOG_WARNING, "store: rolling back a transaction a "
+		    "failed rollback left open");
+		sq_rollback(s);
+	}
 	if ((r = sq_stmt(q, ST_BEGIN, &st)) != 0)
 		return (r);
 	if ((r = sq_exec(q, st, "begin")) == 0) {
@@ -799,6 +1028,10 @@ sq_rollback(tk_store_t *s)
 	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
 
+	if (q->batch) {
+		sq_unit_rollback(q);
+		return;
+	}
 	q->in_tx = false;
 	q->tx_err = 0;
 	/* SQLite may have rolled back on its own after an error */
@@ -819,6 +1052,8 @@ sq_commit(tk_store_t *s)
 	sqlite3_stmt *st = NULL;
 	int r;
 
+	if (q->batch)
+		return (sq_unit_commit(q));
 	if (q->tx_err != 0) {
 		r = q->tx_err;
 		tk_log(LOG_ERR, "store: transaction with a failed step "
@@ -847,6 +1082,63 @@ sq_commit(tk_store_t *s)
 	return (r);
 }
 
+/* group commit (invariant 9) */
+
+static bool
+sq_in_batch(tk_store_t *s)
+{
+	return (sq(s)->batch);
+}
+
+static int
+sq_batch_begin(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	int r;
+
+	if ((r = sq_run(q, ST_BEGIN, "begin batch")) != 0)
+		return (r);
+	q->batch = true;
+	q->batch_err = 0;
+	return (0);
+}
+
+static void
+sq_batch_rollback(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+
+	q->batch = false;
+	q->batch_err = 0;
+	q->in_tx = false;
+	q->tx_err = 0;
+	if (sqlite3_get_autocommit(q->db))
+		return;
+	if (sq_run(q, ST_ROLLBACK, "rollback batch") != 0 &&
+	    !sqlite3_get_autocommit(q->db))
+		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sq_batch_commit(tk_store_t *s)
+{
+	struct tk_store_sqlite *q = sq(s);
+	int r;
+
+	if (sq_batch_lost(q)) {
+		r = q->batch_err;
+		goto fail;
+	}
+	if ((r = sq_run(q, ST_COMMIT, "commit batch")) != 0)
+		goto fail;
+	q->batch = false;
+	q->batch_err = 0;
+	return (0);
+fail:
+	sq_batch_rollback(s);
+	return (r);
+}
+
 /* ---------------------------------------------------------------- */
 /* credentials */
 
@@ -868,13 +1160,77 @@ column_text(sqlite3_stmt *st, int col, char *out, size_t max)
 	return (0);
 }
 
+/*
+ * copies blob column `col' of exactly `len' bytes (len > 0) into out, or
+ * of 1..max bytes into a new buffer *outp (*lenp) when out is NULL.
+ * A blob that does not fit is TK_ERR_STORE (not -1: that is
+ * TK_ERR_NOMEM, which callers pass on as such instead of a bad row).
+ */
+static int
+column_blob(sqlite3_stmt *st, int col, unsigned char *out, size_t len,
+    unsigned char **outp, size_t *lenp, size_t max)
+{
+	const void *blob;
+	int n;
+
+	blob = sqlite3_column_blob(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if (blob == NULL || n <= 0)
+		return (TK_ERR_STORE);
+	if (out != NULL) {
+		if ((size_t)n != len)
+			return (TK_ERR_STORE);
+		memcpy(out, blob, len);
+		return (0);
+	}
+	if ((size_t)n > max)
+		return (TK_ERR_STORE);
+	if ((*outp = malloc((size_t)n)) == NULL)
+		return (TK_ERR_NOMEM);
+	memcpy(*outp, blob, (size_t)n);
+	*lenp = (size_t)n;
+	return (0);
+}
+
+/* the FIDO2 columns of a CRED_COLUMNS row of kind 2 into *c */
+static int
+cred_fido2_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st,
+    struct tk_cred *c)
+{
+	int64_t flags, count;
+	int r;
+
+	flags = sqlite3_column_int64(st, CC_FLAGS);
+	count = sqlite3_column_int64(st, CC_SIGN_COUNT);
+	if (flags < 0 || flags > UINT32_MAX || count < 0 ||
+	    count > UINT32_MAX)
+		return (sq_corrupt(q, "credentials", "FIDO2 number out of "
+		    "range"));
+	c->flags = (uint32_t)flags;
+	c->sign_count = (uint32_t)count;
+	if (column_text(st, CC_FMT, c->fmt, TK_SHORT_TEXT_MAX) != 0 ||
+	    column_blob(st, CC_AAGUID, c->aaguid, sizeof(c->aaguid), NULL,
+	    NULL, 0) != 0 ||
+	    column_blob(st, CC_USER_HANDLE, c->user_handle,
+	    sizeof(c->user_handle), NULL, NULL, 0) != 0)
+		return (sq_corrupt(q, "credentials", "bad FIDO2 format, "
+		    "AAGUID or user handle"));
+	if ((r = column_blob(st, CC_CRED_ID, NULL, 0, &c->cred_id,
+	    &c->cred_id_len, TK_FIDO2_CRED_ID_MAX)) != 0 ||
+	    (r = column_blob(st, CC_PUBKEY, NULL, 0, &c->pubkey,
+	    &c->pubkey_len, TK_FIDO2_PUBKEY_MAX)) != 0)
+		return (r == TK_ERR_NOMEM ? r : sq_corrupt(q, "credentials",
+		    "bad FIDO2 credential id or public key"));
+	return (0);
+}
+
 /* fills *c from the current row of a CRED_COLUMNS query */
 static int
 cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
 {
 	const void *blob;
 	int64_t id, key_id, last_step, digits, period, kind, state, alg;
-	int n;
+	int n, r;
 
 	memset(c, 0, sizeof(*c));
 	id = sqlite3_column_int64(st, CC_ID);
@@ -886,10 +1242,14 @@ cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
 	digits = sqlite3_column_int64(st, CC_DIGITS);
 	period = sqlite3_column_int64(st, CC_PERIOD);
 	if (id <= 0 || key_id < 0 || key_id > UINT32_MAX || last_step < 0 ||
-	    (digits != 6 && digits != 8) || period <= 0 || period > UINT_MAX ||
-	    kind <= 0 || kind > INT_MAX ||
-	    state < TK_CRED_PENDING || state > TK_CRED_REVOKED ||
-	    alg < TK_TOTP_SHA1 || alg > TK_TOTP_SHA512)
+	    (kind != TK_CRED_TOTP && kind != TK_CRED_FIDO2) ||
+	    state < TK_CRED_PENDING || state > TK_CRED_SUSPENDED ||
+	    (state == TK_CRED_SUSPENDED && kind != TK_CRED_FIDO2) ||
+	    (kind == TK_CRED_TOTP && ((digits != 6 && digits != 8) ||
+	    period <= 0 || period > UINT_MAX ||
+	    alg < TK_TOTP_SHA1 || alg > TK_TOTP_SHA512)) ||
+	    (kind == TK_CRED_FIDO2 &&
+	    (alg < TK_FIDO2_ES256 || alg > TK_FIDO2_RS256)))
 		return (sq_corrupt(q, "credentials", "number out of range"));
 	if (column_text(st, CC_USER, c->user, TK_USER_MAX) != 0 ||
 	    c->user[0] == '\0' ||
@@ -901,11 +1261,19 @@ cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
 	c->created = sqlite3_column_int64(st, CC_CREATED);
 	c->last_used = sqlite3_column_int64(st, CC_LAST_USED);
 	c->expires = sqlite3_column_int64(st, CC_EXPIRES);
-	c->digits = (unsigned)digits;
 	c->algorithm = (int)alg;
-	c->period = (unsigned)period;
-	c->last_step = (uint64_t)last_step;
-	c->key_id = (uint32_t)key_id;
+	if (kind == TK_CRED_TOTP) {
+		c->digits = (unsigned)digits;
+		c->period = (unsigned)period;
+		c->last_step = (uint64_t)last_step;
+		c->key_id = (uint32_t)key_id;
+	} else {
+		if ((r = cred_fido2_from_row(q, st, c)) != 0) {
+			tk_cred_clear(c);
+			return (r);
+		}
+		return (0);	/* a FIDO2 credential holds no secret */
+	}
 	blob = sqlite3_column_blob(st, CC_SEALED);
 	n = sqlite3_column_bytes(st, CC_SEALED);
 	if (blob == NULL || n <= 0)
@@ -923,12 +1291,42 @@ cred_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st, struct tk_cred *c)
 	return (0);
 }
 
+/* binds ?14..?20 of ST_CRED_INSERT: the FIDO2 columns, NULL for TOTP */
+static int
+cred_bind_fido2(sqlite3_stmt *st, const struct tk_cred *c)
+{
+	int rc;
+
+	if (c->kind != TK_CRED_FIDO2) {
+		if ((rc = sqlite3_bind_null(st, 14)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_null(st, 15)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_null(st, 16)) != SQLITE_OK ||
+		    (rc = bind_text(st, 17, "")) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 18, 0)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 19, 0)) != SQLITE_OK)
+			return (rc);
+		return (sqlite3_bind_null(st, 20));
+	}
+	if ((rc = sqlite3_bind_blob(st, 14, c->cred_id, (int)c->cred_id_len,
+	    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(st, 15, c->pubkey, (int)c->pubkey_len,
+	    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_blob(st, 16, c->aaguid, sizeof(c->aaguid),
+	    SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = bind_text(st, 17, c->fmt)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 18, c->flags)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 19, c->sign_count)) != SQLITE_OK)
+		return (rc);
+	return (sqlite3_bind_blob(st, 20, c->user_handle,
+	    sizeof(c->user_handle), SQLITE_STATIC));
+}
+
 static int
 sq_cred_insert(tk_store_t *s, struct tk_cred *c)
 {
 	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
-	int r;
+	int rc, r;
 
 	if ((r = sq_stmt(q, ST_CRED_INSERT, &st)) != 0)
 		return (r);
@@ -946,12 +1344,23 @@ sq_cred_insert(tk_store_t *s, struct tk_cred *c)
 	    sqlite3_bind_int64(st, 12, c->key_id) != SQLITE_OK ||
 	    (c->sealed != NULL ? sqlite3_bind_blob(st, 13, c->sealed,
 	    (int)c->sealed_len, SQLITE_STATIC) :
-	    sqlite3_bind_null(st, 13)) != SQLITE_OK) {
+	    sqlite3_bind_null(st, 13)) != SQLITE_OK ||
+	    (r = cred_bind_fido2(st, c)) != SQLITE_OK) {
 		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
 		goto fail;
 	}
-	if ((r = sq_exec(q, st, "credential insert")) != 0)
+	/* the unique index on FIDO2 credential ids (store.h) */
+	if ((rc = sqlite3_step(st)) == SQLITE_CONSTRAINT_UNIQUE &&
+	    c->kind == TK_CRED_FIDO2) {
+		tk_log(LOG_NOTICE, "store: FIDO2 credential id already "
+		    "registered");
+		r = TK_ERR_EXISTS;
 		goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "credential insert");
+		goto fail;
+	}
 	c->id = (uint64_t)sqlite3_last_insert_rowid(q->db);
 
 	r = 0; /* success */
@@ -1002,15 +1411,17 @@ sq_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
 	size_t n = 0, cap = 0;
 	int rc, r;
 
+	if (active_only && kind != TK_CRED_TOTP && kind != TK_CRED_FIDO2)
+		return (0);	/* no credential of another kind */
 	if (active_only)
-		r = sq_stmt(q, ST_CRED_ACTIVE, &st);
+		r = sq_stmt(q, kind == TK_CRED_TOTP ? ST_CRED_ACTIVE :
+		    ST_CRED_ACTIVE_FIDO2, &st);
 	else
 		r = sq_stmt(q, user != NULL ? ST_CRED_LIST_USER :
 		    ST_CRED_LIST_ALL, &st);
 	if (r != 0)
 		return (r);
-	if ((user != NULL && bind_text(st, 1, user) != SQLITE_OK) ||
-	    (active_only && sqlite3_bind_int(st, 2, kind) != SQLITE_OK)) {
+	if (user != NULL && bind_text(st, 1, user) != SQLITE_OK) {
 		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
 		goto fail;
 	}
@@ -1048,24 +1459,137 @@ sq_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
 	return (r);
 }
 
-/* state changes store.h allows */
+/* a listed credential carries no secret: drop the sealed blob */
+static void
+cred_drop_secret(struct tk_cred *c)
+{
+	if (c->sealed != NULL) {
+		sodium_memzero(c->sealed, c->sealed_len);
+		free(c->sealed);
+	}
+	c->sealed = NULL;
+	c->sealed_len = 0;
+}
+
+static int
+sq_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
+    struct tk_cred *page, size_t *np, bool *more)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int rc, r;
+
+	if ((r = sq_stmt(q, user != NULL ? ST_CRED_PAGE_USER :
+	    ST_CRED_PAGE_ALL, &st)) != 0)
+		return (r);
+	/* one row more than the page says whether more follow */
+	if ((user != NULL && bind_text(st, 1, user) != SQLITE_OK) ||
+	    sqlite3_bind_int64(st, 2, (int64_t)max + 1) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)offset) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == max) {
+			*more = true;
+			break;
+		}
+		if ((r = cred_from_row(q, st, &page[n])) != 0)
+			goto fail;
+		cred_drop_secret(&page[n]);
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "credential page");
+		goto fail;
+	}
+	*np = n;
+	n = 0;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	while (n > 0)
+		tk_cred_clear(&page[--n]);
+	return (r);
+}
+
+static int
+sq_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **listp,
+    size_t *np)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	struct tk_cred *list = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_CRED_PENDING_DUE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, -1) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap > SIZE_MAX / 2 / sizeof(*list)) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			cap = cap == 0 ? TK_SQLITE_LIST_FIRST : cap * 2;
+			grown = reallocarray(list, cap, sizeof(*list));
+			if (grown == NULL) {
+				r = TK_ERR_NOMEM;
+				goto fail;
+			}
+			list = grown;
+		}
+		if ((r = cred_from_row(q, st, &list[n])) != 0)
+			goto fail;
+		cred_drop_secret(&list[n]);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "pending credentials");
+		goto fail;
+	}
+	*listp = list;
+	*np = n;
+	list = NULL;
+	n = 0;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	tk_cred_list_free(&list, n);
+	return (r);
+}
+
+/* state changes store.h allows; suspended is for FIDO2 only */
 static bool
-transition_ok(int from, int to)
+transition_ok(int kind, int from, int to)
 {
 	return (from == to ||
 	    (from == TK_CRED_PENDING && to == TK_CRED_ACTIVE) ||
-	    (from != TK_CRED_REVOKED && to == TK_CRED_REVOKED));
+	    (from != TK_CRED_REVOKED && to == TK_CRED_REVOKED) ||
+	    (kind == TK_CRED_FIDO2 && from == TK_CRED_ACTIVE &&
+	    to == TK_CRED_SUSPENDED) ||
+	    (kind == TK_CRED_FIDO2 && from == TK_CRED_SUSPENDED &&
+	    to == TK_CRED_ACTIVE));
 }
 
-/* the state of credential `id' of `user' */
+/* the state and kind of credential `id' of `user' */
 static int
 cred_state_read(struct tk_store_sqlite *q, const char *user, uint64_t id,
-    int *cur)
+    int *cur, int *kind)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
 	*cur = 0;
+	*kind = 0;
 	if ((r = sq_stmt(q, ST_CRED_STATE, &st)) != 0)
 		return (r);
 	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
@@ -1083,6 +1607,7 @@ cred_state_read(struct tk_store_sqlite *q, const char *user, uint64_t id,
 		goto fail;
 	}
 	*cur = sqlite3_column_int(st, 0);
+	*kind = sqlite3_column_int(st, 1);
 
 	r = 0; /* success */
  fail:
@@ -1118,14 +1643,14 @@ static int
 sq_cred_set_state(tk_store_t *s, const char *user, uint64_t id, int state)
 {
 	struct tk_store_sqlite *q = sq(s);
-	int cur, r;
+	int cur, kind, r;
 
 	/* under BEGIN IMMEDIATE nobody can change the row in between */
-	if ((r = cred_state_read(q, user, id, &cur)) != 0)
+	if ((r = cred_state_read(q, user, id, &cur, &kind)) != 0)
 		return (r);
 	if (cur == state)
 		return (0);
-	if (!transition_ok(cur, state)) {
+	if (!transition_ok(kind, cur, state)) {
 		tk_log(LOG_ERR, "store: credential %llu: state %d cannot "
 		    "become %d", (unsigned long long)id, cur, state);
 		return (TK_ERR_INVAL);
@@ -1369,14 +1894,62 @@ sq_ping(tk_store_t *s)
 /* ---------------------------------------------------------------- */
 /* audit rows (the chain itself is store_audit.c) */
 
+/* seq and MAC of the current row of `st' (columns 0 and 1) */
+static int
+audit_seq_mac(struct tk_store_sqlite *q, sqlite3_stmt *st, const char *table,
+    uint64_t *seq, unsigned char mac[TK_STORE_MAC_BYTES])
+{
+	const void *blob;
+	int64_t v;
+
+	v = sqlite3_column_int64(st, 0);
+	blob = sqlite3_column_blob(st, 1);
+	if (v <= 0 || blob == NULL ||
+	    sqlite3_column_bytes(st, 1) != TK_STORE_MAC_BYTES)
+		return (sq_corrupt(q, table, "bad seq or MAC"));
+	*seq = (uint64_t)v;
+	memcpy(mac, blob, TK_STORE_MAC_BYTES);
+	return (0);
+}
+
+/* the anchor left by the last prune; *seq = 0 (zero MAC) when none */
+static int
+sq_audit_anchor(tk_store_t *s, uint64_t *seq,
+    unsigned char mac[TK_STORE_MAC_BYTES])
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	*seq = 0;
+	memset(mac, 0, TK_STORE_MAC_BYTES);
+	if ((r = sq_stmt(q, ST_AUDIT_ANCHOR, &st)) != 0)
+		return (r);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "audit anchor");
+		goto fail;
+	}
+	if (rc == SQLITE_ROW &&		/* else: never pruned */
+	    (r = audit_seq_mac(q, st, "audit_anchor", seq, mac)) != 0) {
+		*seq = 0;
+		memset(mac, 0, TK_STORE_MAC_BYTES);
+		goto fail;
+	}
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* the newest row, or the anchor when every row was pruned */
 static int
 sq_audit_last(tk_store_t *s, uint64_t *seq,
     unsigned char mac[TK_STORE_MAC_BYTES])
 {
 	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
-	const void *blob;
-	int64_t last;
 	int rc, r;
 
 	*seq = 0;
@@ -1388,17 +1961,14 @@ sq_audit_last(tk_store_t *s, uint64_t *seq,
 		r = sq_fail(q, rc, "audit last row");
 		goto fail;
 	}
-	if (rc == SQLITE_ROW) {		/* else: an empty chain */
-		last = sqlite3_column_int64(st, 0);
-		blob = sqlite3_column_blob(st, 1);
-		if (last <= 0 || blob == NULL ||
-		    sqlite3_column_bytes(st, 1) != TK_STORE_MAC_BYTES) {
-			r = sq_corrupt(q, "audit",
-			    "last row has a bad seq or MAC");
-			goto fail;
-		}
-		*seq = (uint64_t)last;
-		memcpy(mac, blob, TK_STORE_MAC_BYTES);
+	if (rc == SQLITE_DONE) {	/* no row: the anchor, if any */
+		sq_done(st);
+		return (sq_audit_anchor(s, seq, mac));
+	}
+	if ((r = audit_seq_mac(q, st, "audit", seq, mac)) != 0) {
+		*seq = 0;
+		memset(mac, 0, TK_STORE_MAC_BYTES);
+		goto fail;
 	}
 
 	r = 0; /* success */
@@ -1587,6 +2157,76 @@ sq_audit_read(tk_store_t *s, const struct tk_audit_filter *f,
  fail:
 	if (r != 0)
 		*more = false;
+	sq_done(st);
+	return (r);
+}
+
+/*
+ * Removes the oldest rows older than `before' (store.h) and keeps the
+ * last one's seq and MAC as the anchor; *anchor_seq is the anchor after
+ * the call (an earlier prune's when nothing is removed, 0 when none).
+ */
+static int
+sq_audit_prune(tk_store_t *s, int64_t before, uint64_t *count,
+    uint64_t *anchor_seq)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	unsigned char mac[TK_STORE_MAC_BYTES];
+	uint64_t last = 0;
+	int rc, r;
+
+	*count = 0;
+	*anchor_seq = 0;
+	if ((r = sq_stmt(q, ST_AUDIT_PRUNE_LAST, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, before) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = sq_fail(q, rc, "audit prune");
+		goto fail;
+	}
+	if (rc == SQLITE_DONE) {	/* nothing to remove */
+		sq_done(st);
+		return (sq_audit_anchor(s, anchor_seq, mac));
+	}
+	if ((r = audit_seq_mac(q, st, "audit", &last, mac)) != 0)
+		goto fail;
+	sq_done(st);
+	st = NULL;
+
+	/* the anchor first: the MAC it keeps is read above */
+	if ((r = sq_stmt(q, ST_AUDIT_ANCHOR_PUT, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)last) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, mac, TK_STORE_MAC_BYTES,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)time(NULL)) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "audit anchor")) != 0)
+		goto fail;
+	sq_done(st);
+	st = NULL;
+
+	if ((r = sq_stmt(q, ST_AUDIT_PRUNE, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)last) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "audit prune")) != 0)
+		goto fail;
+	/* sqlite3_changes64() is newer than the SQLite 3.31 required */
+	*count = (uint64_t)sqlite3_changes(q->db);
+	*anchor_seq = last;
+
+	r = 0; /* success */
+ fail:
 	sq_done(st);
 	return (r);
 }
@@ -1924,6 +2564,223 @@ sq_grant_end(tk_store_t *s, uint64_t id, int state)
 }
 
 /* ---------------------------------------------------------------- */
+/* FIDO2: credential lookup, the clone check, challenges */
+
+static int
+sq_fido2_find(tk_store_t *s, const unsigned char *cred_id, size_t len,
+    struct tk_cred *c)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_FIDO2_FIND, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_blob(st, 1, cred_id, (int)len,
+	    SQLITE_STATIC) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = TK_ERR_NOTFOUND;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "FIDO2 credential find");
+		goto fail;
+	}
+	if ((r = cred_from_row(q, st, c)) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* invariant 5b */
+static int
+sq_fido2_accept_count(tk_store_t *s, uint64_t id, uint32_t count,
+    int64_t now)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_FIDO2_ACCEPT, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, count) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)id) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "FIDO2 counter update")) != 0)
+		goto fail;
+	if (sqlite3_changes(q->db) == 1)
+		goto fail;	/* r == 0: accepted */
+	sq_done(st);
+	st = NULL;
+	/* nothing changed: a counter that did not grow, or no such active
+	   FIDO2 credential */
+	if ((r = sq_stmt(q, ST_FIDO2_ACTIVE, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK)
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = TK_ERR_REPLAY;
+	else if (rc == SQLITE_DONE)
+		r = TK_ERR_NOTFOUND;
+	else
+		r = sq_fail(q, rc, "FIDO2 credential lookup");
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_challenge_insert(tk_store_t *s, struct tk_challenge *ch)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CHALLENGE_INSERT, &st)) != 0)
+		return (r);
+	if (bind_text(st, 1, ch->user) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, ch->purpose) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 3, ch->challenge, sizeof(ch->challenge),
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, ch->user_handle, sizeof(ch->user_handle),
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 5, ch->uv) != SQLITE_OK ||
+	    bind_text(st, 6, ch->label) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, ch->created) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, ch->expires) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "challenge insert")) != 0)
+		goto fail;
+	ch->id = (uint64_t)sqlite3_last_insert_rowid(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* fills *ch from the current row of ST_CHALLENGE_GET */
+static int
+challenge_from_row(struct tk_store_sqlite *q, sqlite3_stmt *st,
+    struct tk_challenge *ch)
+{
+	int64_t id, purpose, uv;
+
+	memset(ch, 0, sizeof(*ch));
+	id = sqlite3_column_int64(st, HC_ID);
+	purpose = sqlite3_column_int64(st, HC_PURPOSE);
+	uv = sqlite3_column_int64(st, HC_UV);
+	if (id <= 0 || (purpose != TK_CHALLENGE_LOGIN &&
+	    purpose != TK_CHALLENGE_ENROLL) ||
+	    uv < TK_UV_REQUIRED || uv > TK_UV_DISCOURAGED)
+		return (sq_corrupt(q, "challenges", "number out of range"));
+	if (column_text(st, HC_USER, ch->user, TK_USER_MAX) != 0 ||
+	    ch->user[0] == '\0' ||
+	    column_text(st, HC_LABEL, ch->label, TK_LABEL_MAX) != 0 ||
+	    column_blob(st, HC_CHALLENGE, ch->challenge,
+	    sizeof(ch->challenge), NULL, NULL, 0) != 0 ||
+	    column_blob(st, HC_USER_HANDLE, ch->user_handle,
+	    sizeof(ch->user_handle), NULL, NULL, 0) != 0) {
+		memset(ch, 0, sizeof(*ch));
+		return (sq_corrupt(q, "challenges", "bad user, label or "
+		    "bytes"));
+	}
+	ch->id = (uint64_t)id;
+	ch->purpose = (int)purpose;
+	ch->uv = (int)uv;
+	ch->created = sqlite3_column_int64(st, HC_CREATED);
+	ch->expires = sqlite3_column_int64(st, HC_EXPIRES);
+	return (0);
+}
+
+/* invariant 5b: burnt by one conditional update, then read back */
+static int
+sq_challenge_take(tk_store_t *s, uint64_t id, int purpose,
+    struct tk_challenge *ch)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	bool burnt;
+	int rc, r;
+
+	if ((r = sq_stmt(q, ST_CHALLENGE_USE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, purpose) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "challenge use")) != 0)
+		goto fail;
+	burnt = sqlite3_changes(q->db) == 1;
+	sq_done(st);
+	st = NULL;
+	if ((r = sq_stmt(q, ST_CHALLENGE_GET, &st)) != 0)
+		goto fail;
+	if (sqlite3_bind_int64(st, 1, (int64_t)id) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, purpose) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = burnt ? sq_corrupt(q, "challenges", "vanished") :
+		    TK_ERR_NOTFOUND;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		r = sq_fail(q, rc, "challenge get");
+		goto fail;
+	}
+	if (!burnt) {
+		r = TK_ERR_REPLAY;	/* used before: *ch stays cleared */
+		goto fail;
+	}
+	if ((r = challenge_from_row(q, st, ch)) != 0)
+		goto fail;
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+static int
+sq_challenge_expire(tk_store_t *s, int64_t now, uint64_t *count)
+{
+	struct tk_store_sqlite *q = sq(s);
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = sq_stmt(q, ST_CHALLENGE_EXPIRE, &st)) != 0)
+		return (r);
+	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
+		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
+		goto fail;
+	}
+	if ((r = sq_exec(q, st, "challenge expiry")) != 0)
+		goto fail;
+	*count = (uint64_t)sqlite3_changes(q->db);
+
+	r = 0; /* success */
+ fail:
+	sq_done(st);
+	return (r);
+}
+
+/* ---------------------------------------------------------------- */
 /* online backup (SQLite backup API) into a file created here */
 
 static int
@@ -2035,6 +2892,8 @@ static const struct tk_store_ops tk_sqlite_ops = {
 	.audit_insert = sq_audit_insert,
 	.audit_walk = sq_audit_walk,
 	.audit_read = sq_audit_read,
+	.audit_anchor = sq_audit_anchor,
+	.audit_prune = sq_audit_prune,
 	.recovery_replace = sq_recovery_replace,
 	.recovery_unused = sq_recovery_unused,
 	.recovery_use = sq_recovery_use,
@@ -2044,4 +2903,15 @@ static const struct tk_store_ops tk_sqlite_ops = {
 	.grant_list = sq_grant_list,
 	.grant_end = sq_grant_end,
 	.backup = sq_backup,
+	.fido2_find = sq_fido2_find,
+	.fido2_accept_count = sq_fido2_accept_count,
+	.challenge_insert = sq_challenge_insert,
+	.challenge_take = sq_challenge_take,
+	.challenge_expire = sq_challenge_expire,
+	.batch_begin = sq_batch_begin,
+	.batch_commit = sq_batch_commit,
+	.batch_rollback = sq_batch_rollback,
+	.in_batch = sq_in_batch,
+	.cred_page = sq_cred_page,
+	.cred_pending_due = sq_cred_pending_due,
 };

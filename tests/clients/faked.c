@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "faked.h"
@@ -59,6 +60,85 @@ fill_pages(struct faked *f, tk_msg_t *a, uint64_t offset)
 	}
 	if (end < f->list_total)
 		r |= tk_msg_set_bool(a, TK_KEY_MORE, true);
+	return (r != 0 ? -1 : 0);
+}
+
+/* FIDO2 answers for tokenadm (test_adm): enrollment and reinstate */
+static int
+fill_fido2_adm(struct faked *f, tk_msg_t *a, uint32_t type)
+{
+	static const unsigned char aaguid[16] = {	/* YubiKey 5 Series */
+		0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39,
+		0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8
+	};
+	unsigned char bytes[32];
+	tk_msg_t *rec;
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (unsigned char)(i + 1);
+	switch (type) {
+	case TK_MSG_FIDO2_ENROLL_BEGIN:
+		r |= tk_msg_set_text(a, TK_KEY_USER, f->user);
+		r |= tk_msg_set_uint(a, TK_KEY_CHALLENGE_ID, 21);
+		r |= tk_msg_set_bytes(a, TK_KEY_CHALLENGE, bytes, 32);
+		r |= tk_msg_set_text(a, TK_KEY_RP_ID, f->fido2_rp_id);
+		r |= tk_msg_set_bytes(a, TK_KEY_USER_HANDLE, bytes, 32);
+		r |= tk_msg_set_text(a, TK_KEY_ALGORITHMS, "es256,eddsa,rs256");
+		r |= tk_msg_set_text(a, TK_KEY_UV, f->fido2_uv);
+		for (i = 0; i < f->fido2_ncreds && i < 4; i++) {
+			if ((rec = tk_msg_add_record(a, TK_KEY_CRED_IDS)) ==
+			    NULL)
+				return (-1);
+			r |= tk_msg_set_bytes(rec, TK_KEY_CRED_ID,
+			    f->fido2_cred[i], f->fido2_cred_len[i]);
+		}
+		r |= tk_msg_set_uint(a, TK_KEY_EXPIRES, 1700000300);
+		break;
+	case TK_MSG_FIDO2_ENROLL_FINISH:
+		r |= tk_msg_set_uint(a, TK_KEY_CRED, 9);
+		r |= tk_msg_set_bytes(a, TK_KEY_CRED_ID, bytes, 3);
+		r |= tk_msg_set_bytes(a, TK_KEY_AAGUID, aaguid, 16);
+		r |= tk_msg_set_text(a, TK_KEY_ALGORITHM, "es256");
+		r |= tk_msg_set_text(a, TK_KEY_FMT, "packed");
+		r |= tk_msg_set_text(a, TK_KEY_STATE, "active");
+		break;
+	case TK_MSG_CRED_REINSTATE:
+		r |= tk_msg_set_uint(a, TK_KEY_CRED, 5);
+		r |= tk_msg_set_text(a, TK_KEY_STATE, "active");
+		break;
+	}
+	return (r != 0 ? -1 : 0);
+}
+
+/* CRED_LIST with list_fido2: a suspended FIDO2 credential of alice */
+static int
+add_fido2_record(tk_msg_t *a)
+{
+	static const unsigned char aaguid[16] = {	/* YubiKey 5 Series */
+		0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39,
+		0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8
+	};
+	tk_msg_t *rec;
+	int r = 0;
+
+	if ((rec = tk_msg_add_record(a, TK_KEY_CREDS)) == NULL)
+		return (-1);
+	r |= tk_msg_set_text(rec, TK_KEY_USER, "alice");
+	r |= tk_msg_set_uint(rec, TK_KEY_CRED, 5);
+	r |= tk_msg_set_text(rec, TK_KEY_KIND, "fido2");
+	r |= tk_msg_set_text(rec, TK_KEY_LABEL, "key 1");
+	r |= tk_msg_set_text(rec, TK_KEY_STATE, "suspended");
+	r |= tk_msg_set_uint(rec, TK_KEY_CREATED, 1700000000);
+	r |= tk_msg_set_uint(rec, TK_KEY_LAST_USED, 1700000600);
+	r |= tk_msg_set_text(rec, TK_KEY_ALGORITHM, "es256");
+	r |= tk_msg_set_bool(rec, TK_KEY_LOCKED, false);
+	r |= tk_msg_set_uint(rec, TK_KEY_FAILURES, 0);
+	r |= tk_msg_set_bytes(rec, TK_KEY_AAGUID, aaguid, 16);
+	r |= tk_msg_set_uint(rec, TK_KEY_SIGN_COUNT, 42);
+	r |= tk_msg_set_text(rec, TK_KEY_FMT, "packed");
+	r |= tk_msg_set_text(rec, TK_KEY_UV, "required");
 	return (r != 0 ? -1 : 0);
 }
 
@@ -126,6 +206,8 @@ fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 			r |= tk_msg_set_bool(rec, TK_KEY_LOCKED, false);
 			r |= tk_msg_set_uint(rec, TK_KEY_FAILURES, 0);
 		}
+		if (f->list_fido2 && add_fido2_record(a) != 0)
+			return (-1);
 		break;
 	case TK_MSG_CRED_REVOKE:
 		r |= tk_msg_set_uint(a, TK_KEY_CREDS_COUNT, 1);
@@ -135,8 +217,67 @@ fill_ok(struct faked *f, tk_msg_t *a, uint32_t type)
 		break;
 	case TK_MSG_GRANT_LIST:
 		break;		/* no grants: an empty list */
+	case TK_MSG_FIDO2_BEGIN:
+		f->fido2_challenge_id++;
+		for (i = 0; i < 32; i++)
+			f->fido2_challenge[i] = (unsigned char)(rand() & 0xff);
+		r |= tk_msg_set_uint(a, TK_KEY_CHALLENGE_ID,
+		    f->fido2_challenge_id);
+		r |= tk_msg_set_bytes(a, TK_KEY_CHALLENGE, f->fido2_challenge,
+		    sizeof(f->fido2_challenge));
+		r |= tk_msg_set_text(a, TK_KEY_RP_ID, f->fido2_rp_id);
+		for (i = 0; i < (int)f->fido2_ncreds && i < 4; i++) {
+			if ((rec = tk_msg_add_record(a, TK_KEY_CRED_IDS)) ==
+			    NULL)
+				return (-1);
+			r |= tk_msg_set_bytes(rec, TK_KEY_CRED_ID,
+			    f->fido2_cred[i], f->fido2_cred_len[i]);
+		}
+		r |= tk_msg_set_text(a, TK_KEY_UV, f->fido2_uv);
+		r |= tk_msg_set_bool(a, TK_KEY_UP, f->fido2_up);
+		r |= tk_msg_set_uint(a, TK_KEY_EXPIRES,
+		    (uint64_t)((int64_t)time(NULL) + f->fido2_ttl));
+		break;
+	case TK_MSG_FIDO2_FINISH:
+		r |= tk_msg_set_uint(a, TK_KEY_CRED, 3);
+		r |= tk_msg_set_uint(a, TK_KEY_SIGN_COUNT, 1);
+		break;
+	case TK_MSG_FIDO2_ENROLL_BEGIN:
+	case TK_MSG_FIDO2_ENROLL_FINISH:
+	case TK_MSG_CRED_REINSTATE:
+		return (fill_fido2_adm(f, a, type));
 	}
 	return (r != 0 ? -1 : 0);
+}
+
+/* Records what a FIDO2_FINISH request carried. */
+static void
+finish_record(struct faked *f, const tk_msg_t *req)
+{
+	const unsigned char *p;
+	size_t len;
+
+	copy_text(f->service, sizeof(f->service), req, TK_KEY_SERVICE);
+	copy_text(f->tty, sizeof(f->tty), req, TK_KEY_TTY);
+	if (tk_msg_get_uint(req, TK_KEY_CHALLENGE_ID,
+	    &f->finish_challenge_id) != 0)
+		f->finish_challenge_id = 0;
+	f->finish_cred_len = f->finish_authdata_len = f->finish_sig_len = 0;
+	if (tk_msg_get_bytes(req, TK_KEY_CRED_ID, &p, &len) == 0 &&
+	    len <= sizeof(f->finish_cred)) {
+		memcpy(f->finish_cred, p, len);
+		f->finish_cred_len = len;
+	}
+	if (tk_msg_get_bytes(req, TK_KEY_AUTHDATA, &p, &len) == 0 &&
+	    len <= sizeof(f->finish_authdata)) {
+		memcpy(f->finish_authdata, p, len);
+		f->finish_authdata_len = len;
+	}
+	if (tk_msg_get_bytes(req, TK_KEY_SIG, &p, &len) == 0 &&
+	    len <= sizeof(f->finish_sig)) {
+		memcpy(f->finish_sig, p, len);
+		f->finish_sig_len = len;
+	}
 }
 
 /* Answers one connection. */
@@ -167,6 +308,8 @@ serve(struct faked *f, int fd)
 		    TK_KEY_SERVICE);
 		copy_text(f->tty, sizeof(f->tty), req, TK_KEY_TTY);
 	}
+	if (type == TK_MSG_FIDO2_FINISH)
+		finish_record(f, req);
 	st = f->status[type];
 	pthread_mutex_unlock(&f->lock);
 
@@ -231,10 +374,21 @@ faked_reset(struct faked *f)
 	f->retry_after = 0;
 	f->list_total = 0;
 	f->list_more_empty = false;
+	f->list_fido2 = false;
 	f->grant_until = 0;
 	f->grant_no_expires = false;
 	f->recovery_left = -1;
 	f->offset = 0;
+	memset(f->fido2_cred, 0, sizeof(f->fido2_cred));
+	memset(f->fido2_cred_len, 0, sizeof(f->fido2_cred_len));
+	f->fido2_ncreds = 0;
+	snprintf(f->fido2_rp_id, sizeof(f->fido2_rp_id), "tokend");
+	snprintf(f->fido2_uv, sizeof(f->fido2_uv), "required");
+	f->fido2_up = true;
+	f->fido2_ttl = 60;
+	f->fido2_challenge_id = 0;
+	f->finish_challenge_id = 0;
+	f->finish_cred_len = f->finish_authdata_len = f->finish_sig_len = 0;
 	f->code[0] = f->service[0] = f->tty[0] = f->user[0] = '\0';
 	pthread_mutex_unlock(&f->lock);
 }

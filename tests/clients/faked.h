@@ -35,6 +35,18 @@ struct faked {
 						   GRANT_USE: EXPIRES, 0 none */
 	bool		 grant_no_expires;	/* GRANTED without EXPIRES */
 	int64_t		 recovery_left;		/* ok TOTP_VERIFY: -1 none */
+	bool		 list_fido2;		/* CRED_LIST (fixed records):
+						   also a suspended FIDO2 one */
+
+	/* FIDO2 logins (test_pam) */
+	unsigned char	 fido2_cred[4][64];	/* FIDO2_BEGIN: CRED_IDS */
+	size_t		 fido2_cred_len[4];
+	unsigned	 fido2_ncreds;		/* 0: an ok without any */
+	char		 fido2_rp_id[64];	/* "tokend" */
+	char		 fido2_uv[16];		/* "required" */
+	bool		 fido2_up;		/* true */
+	int64_t		 fido2_ttl;		/* EXPIRES - now: 60 */
+	uint64_t	 fido2_challenge_id;	/* last one issued */
 
 	/* what was received */
 	unsigned	 count[TK_MSG_TYPE_END];
@@ -43,6 +55,14 @@ struct faked {
 	char		 tty[TK_TTY_MAX + 1];
 	char		 user[TK_USER_MAX + 1];
 	uint64_t	 offset;		/* last CRED_LIST offset */
+	unsigned char	 fido2_challenge[32];	/* last one issued */
+	uint64_t	 finish_challenge_id;	/* last FIDO2_FINISH: */
+	unsigned char	 finish_cred[64];
+	size_t		 finish_cred_len;
+	unsigned char	 finish_authdata[512];
+	size_t		 finish_authdata_len;
+	unsigned char	 finish_sig[256];
+	size_t		 finish_sig_len;
 };
 
 /* Starts the daemon in a new temporary directory; 0 or -1. */

@@ -19,11 +19,14 @@
 
 #include <cmocka.h>
 
+#include "aaguid.h"
 #include "err.h"
 #include "faked.h"
 #include "json.h"
 #include "out.h"
 #include "qr.h"
+#include "report.h"
+#include "softkey.h"
 #include "tokenadm.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -151,7 +154,8 @@ group_setup(void **state)
 		return (-1);
 	snprintf(conffile, sizeof(conffile), "%s/tokend.conf", fd_.dir);
 	snprintf(text, sizeof(text), "[tokend]\nsocket = %s\nuser = %s\n"
-	    "admin_group = tk-admins\n", fd_.socket, pw->pw_name);
+	    "admin_group = tk-admins\n\n[pam]\nfido2_wait = 0\n",
+	    fd_.socket, pw->pw_name);
 	if (write_file(conffile, text) != 0)
 		return (-1);
 	snprintf(downconf, sizeof(downconf), "%s/down.conf", fd_.dir);
@@ -422,6 +426,125 @@ out_table(void **state)
 
 /* --- the command line --- */
 
+/* the counting of tokenadm audit report (report.h), without a daemon */
+static void
+report_counting(void **state)
+{
+	const int64_t day = 86400, now = 1900000000;
+	const struct tk_report_user *u;
+	struct tk_report r;
+	int64_t since, until;
+
+	/* months, UTC */
+	assert_int_equal(tk_report_month("2030-03", &since, &until), 0);
+	assert_int_equal(since, 1898553600);	/* 2030-03-01 */
+	assert_int_equal(until, 1901232000);	/* 2030-04-01 */
+	assert_int_equal(tk_report_month("2030-12", &since, &until), 0);
+	assert_int_equal(until - since, 31 * day);
+	assert_int_equal(tk_report_month("2030-00", &since, &until), -1);
+	assert_int_equal(tk_report_month("2030-3", &since, &until), -1);
+	assert_int_equal(tk_report_month("2030-03x", &since, &until), -1);
+	tk_report_prev_month(1901232000 + 5 * day, &since, &until);
+	assert_int_equal(since, 1898553600);
+	assert_int_equal(until, 1901232000);
+	tk_report_prev_month(1893456000 + day, &since, &until); /* 2030-01 */
+	assert_int_equal(until, 1893456000);
+	assert_int_equal(until - since, 31 * day);	/* 2029-12 */
+
+	tk_report_init(&r, since, until, now, 90);
+	assert_int_equal(tk_report_event(&r, "totp_verify", "bob", "ok",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "totp_verify", "bob", "wrong",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "totp_verify", "bob", "locked",
+	    "wrong"), 0);		/* the failure that locked */
+	assert_int_equal(tk_report_event(&r, "totp_verify", "bob", "locked",
+	    ""), 0);			/* an attempt while locked */
+	assert_int_equal(tk_report_event(&r, "totp_verify", "carl",
+	    "not_enrolled", NULL), 0);	/* neither login nor failure */
+	assert_int_equal(tk_report_event(&r, "fido2_verify", "alice", "ok",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "fido2_verify", "alice",
+	    "suspended", NULL), 0);
+	assert_int_equal(tk_report_event(&r, "recovery_use", "alice", "ok",
+	    "3 left"), 0);
+	assert_int_equal(tk_report_event(&r, "grant_use", "erin", "ok",
+	    "r"), 0);
+	assert_int_equal(tk_report_event(&r, "grant_use", "erin",
+	    "not_found", NULL), 0);	/* not a failure */
+	assert_int_equal(tk_report_event(&r, "recovery_issue", "alice", "ok",
+	    "count=10"), 0);
+	assert_int_equal(tk_report_event(&r, "recovery_issue", "alice",
+	    "bad_request", "count out of range"), 0);
+	assert_int_equal(tk_report_event(&r, "enroll_confirm", "bob", "ok",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "enroll_confirm", "bob", "wrong",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "fido2_enroll", "alice", "ok",
+	    NULL), 0);
+	assert_int_equal(tk_report_event(&r, "revoke", "dave", "ok", NULL), 0);
+	assert_int_equal(tk_report_event(&r, "unlock", "bob", "ok", NULL), 0);
+	assert_int_equal(tk_report_event(&r, "grant", "erin", "ok", "r"), 0);
+	assert_int_equal(tk_report_event(&r, "denied", NULL, "denied",
+	    "CRED_LIST"), 0);
+	assert_int_equal(tk_report_event(&r, "status", NULL, "ok", NULL), 0);
+	assert_int_equal(r.t.rows, 20);
+	assert_int_equal(r.t.logins[TK_RF_TOTP], 1);
+	assert_int_equal(r.t.logins[TK_RF_FIDO2], 1);
+	assert_int_equal(r.t.logins[TK_RF_RECOVERY], 1);
+	assert_int_equal(r.t.logins[TK_RF_GRANT], 1);
+	assert_int_equal(r.t.failures, 4);
+	assert_int_equal(r.t.lockouts, 1);
+	assert_int_equal(r.t.recovery_issued, 1);
+	assert_int_equal(r.t.recovery_codes, 10);
+	assert_int_equal(r.t.recovery_used, 1);
+	assert_int_equal(r.t.grants_issued, 1);
+	assert_int_equal(r.t.grants_used, 1);
+	assert_int_equal(r.t.enroll_totp, 1);
+	assert_int_equal(r.t.enroll_fido2, 1);
+	assert_int_equal(r.t.revocations, 1);
+	assert_int_equal(r.t.unlocks, 1);
+	assert_int_equal(r.t.denied, 1);
+	/* users, sorted; carl (not enrolled) has no record */
+	assert_int_equal(r.nusers, 3);
+	assert_string_equal(r.users[0].user, "alice");
+	assert_string_equal(r.users[1].user, "bob");
+	assert_string_equal(r.users[2].user, "erin");
+	assert_null(tk_report_user(&r, "carl"));
+	u = tk_report_user(&r, "bob");
+	assert_non_null(u);
+	assert_int_equal(u->logins[TK_RF_TOTP], 1);
+	assert_int_equal(u->failures, 3);
+	assert_int_equal(u->lockouts, 1);
+
+	/* credentials: unused for 90 days, users without an active one */
+	assert_int_equal(tk_report_cred(&r, "alice", 1, "totp", "", "active",
+	    now - 200 * day, now - 10 * day), 0);
+	assert_int_equal(tk_report_cred(&r, "bob", 2, "totp", "", "active",
+	    now - 200 * day, now - 90 * day), 0);	/* exactly 90 */
+	assert_int_equal(tk_report_cred(&r, "bob", 3, "fido2", "key",
+	    "suspended", now - 100 * day, 0), 0);	/* never used */
+	assert_int_equal(tk_report_cred(&r, "dave", 4, "totp", "", "revoked",
+	    now - 300 * day, 0), 0);
+	assert_int_equal(tk_report_cred(&r, "dave", 5, "totp", "", "pending",
+	    now - 300 * day, 0), 0);
+	assert_int_equal(tk_report_cred(&r, "fay", 6, "totp", "", "active",
+	    now - 89 * day, 0), 0);
+	assert_int_equal(r.nunused, 2);
+	assert_int_equal(r.unused[0].id, 2);
+	assert_int_equal(r.unused[1].id, 3);
+	assert_string_equal(r.unused[1].label, "key");
+	u = tk_report_user(&r, "dave");
+	assert_non_null(u);
+	assert_int_equal(u->creds, 2);
+	assert_int_equal(u->active, 0);
+	assert_false(u->active_month);
+	u = tk_report_user(&r, "bob");
+	assert_int_equal(u->creds, 2);
+	assert_int_equal(u->active, 1);
+	tk_report_free(&r);
+}
+
 static void
 usage_errors(void **state)
 {
@@ -441,7 +564,23 @@ usage_errors(void **state)
 		{ "init", "--daemon", NULL },
 		{ "enroll", NULL },
 		{ "enroll", "totp", NULL },
-		{ "enroll", "fido2", "alice", NULL },
+		{ "enroll", "fido2", NULL },
+		{ "enroll", "fido2", "alice", "bob", NULL },
+		{ "enroll", "fido2", "alice", "--uv", "sometimes", NULL },
+		{ "enroll", "fido2", "alice", "--digits", "6", NULL },
+		{ "enroll", "fido2", "alice", "--qr-png", "x.png", NULL },
+		{ "enroll", "fido2", "alice", "--device", "", NULL },
+		{ "enroll", "fido2", "alice", "--label", "", NULL },
+		{ "enroll", "--uv", "required", "fido2", NULL },
+		{ "enroll", "fido2", "al\nice", NULL },
+		{ "enroll", "fido", "alice", NULL },
+		{ "reinstate", NULL },
+		{ "reinstate", "alice", NULL },
+		{ "reinstate", "alice", "x", NULL },
+		{ "reinstate", "alice", "0", NULL },
+		{ "reinstate", "alice", "1", "2", NULL },
+		{ "devices", "extra", NULL },
+		{ "devices", "--all", NULL },
 		{ "enroll", "totp", "alice", "bob", NULL },
 		{ "enroll", "totp", "alice", "--digits", "7", NULL },
 		{ "enroll", "totp", "alice", "--digits", "x", NULL },
@@ -487,6 +626,16 @@ usage_errors(void **state)
 		    NULL },
 		{ "audit", "export", "--format", "csv", "--until", "24-01-01",
 		    NULL },
+		{ "audit", "prune", NULL },
+		{ "audit", "prune", "--yes", NULL },
+		{ "audit", "prune", "--before", "2024-02-30", "--yes", NULL },
+		{ "audit", "prune", "--before", "2024-01-01", "x", NULL },
+		{ "audit", "report", "x", NULL },
+		{ "audit", "report", "--month", "2024-13", NULL },
+		{ "audit", "report", "--month", "2024-1", NULL },
+		{ "audit", "report", "--month", "1969-12", NULL },
+		{ "audit", "report", "--unused-days", "0", NULL },
+		{ "audit", "report", "--unused-days", "36501", NULL },
 		{ "backup", NULL },
 		{ "backup", "a", "b", NULL },
 	};
@@ -510,7 +659,8 @@ help_everywhere(void **state)
 {
 	static const char *const cmds[] = { "init", "status", "enroll",
 	    "confirm", "list", "revoke", "unlock", "recovery", "grant",
-	    "revoke-grant", "grants", "audit", "backup" };
+	    "revoke-grant", "grants", "audit", "backup", "reinstate",
+	    "devices" };
 	size_t i;
 
 	assert_int_equal(adm("--help", NULL), TK_EXIT_OK);
@@ -591,16 +741,223 @@ list_out(void **state)
 	    "\"kind\":\"totp\",\"label\":\"phone \\\"work\\\"\","
 	    "\"state\":\"active\",\"created\":\"2023-11-14T22:13:20Z\","
 	    "\"last_used\":\"2023-11-14T22:23:20Z\",\"digits\":6,"
-	    "\"algorithm\":\"sha1\",\"locked\":false,\"failures\":0},"
+	    "\"algorithm\":\"sha1\",\"locked\":false,\"failures\":0,"
+	    "\"sign_count\":null,\"aaguid\":null,\"model\":null,"
+	    "\"attestation_format\":null,\"user_verification\":null},"
 	    "{\"user\":\"alice\",\"credential\":2,\"kind\":\"totp\","
 	    "\"label\":null,\"state\":\"pending\","
 	    "\"created\":\"2023-11-14T22:13:20Z\",\"last_used\":null,"
 	    "\"digits\":6,\"algorithm\":\"sha1\",\"locked\":false,"
-	    "\"failures\":0}]\n");
+	    "\"failures\":0,\"sign_count\":null,\"aaguid\":null,"
+	    "\"model\":null,\"attestation_format\":null,"
+	    "\"user_verification\":null}]\n");
 	assert_int_equal(adm("-c", conffile, "list", NULL), TK_EXIT_OK);
 	assert_non_null(strstr(out, "USER"));
 	assert_non_null(strstr(out, "never"));
 	assert_non_null(strstr(out, "phone \"work\""));
+	assert_null(strstr(out, "suspended"));
+}
+
+/* FIDO2 records: sign count, model, and a suspension that stands out */
+static void
+list_fido2(void **state)
+{
+	fd_.list_fido2 = true;
+	assert_int_equal(adm("-c", conffile, "--json", "list", "alice",
+	    NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, "{\"user\":\"alice\",\"credential\":5,"
+	    "\"kind\":\"fido2\",\"label\":\"key 1\","
+	    "\"state\":\"suspended\",\"created\":\"2023-11-14T22:13:20Z\","
+	    "\"last_used\":\"2023-11-14T22:23:20Z\",\"digits\":null,"
+	    "\"algorithm\":\"es256\",\"locked\":false,\"failures\":0,"
+	    "\"sign_count\":42,"
+	    "\"aaguid\":\"cb69481e-8ff7-4039-93ec-0a2729a154a8\","
+	    "\"model\":\"YubiKey 5 Series\",\"attestation_format\":\"packed\","
+	    "\"user_verification\":\"required\"}]\n"));
+	assert_int_equal(adm("-c", conffile, "list", NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, "SIGN COUNT"));
+	assert_non_null(strstr(out, "suspended (possible cloned key)"));
+	assert_non_null(strstr(out, "YubiKey 5 Series"));
+	assert_non_null(strstr(out, "  42  "));
+	assert_non_null(strstr(out, "1 credential(s) suspended"));
+	assert_non_null(strstr(out, "tokenadm reinstate"));
+}
+
+/* --- FIDO2 on the administrator's machine, with soft keys --- */
+
+/* Makes a soft key state file in faked's directory. */
+static void
+softkey(const char *name, bool builtin_uv, char *path, size_t len)
+{
+	sk_key_t *k = NULL;
+
+	snprintf(path, len, "%s/%s.key", fd_.dir, name);
+	unlink(path);
+	assert_int_equal(sk_key_open(path, &k), 0);
+	sk_key_config(k)->builtin_uv = builtin_uv;
+	assert_int_equal(sk_key_save(k), 0);
+	sk_key_close(&k);
+}
+
+static void
+aaguid_names(void **state)
+{
+	static const unsigned char yk[16] = {
+		0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39,
+		0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8
+	};
+	unsigned char zero[16];
+	char t[TK_AAGUID_TEXT_MAX];
+
+	memset(zero, 0, sizeof(zero));
+	assert_string_equal(tk_aaguid_text(yk, 16, t),
+	    "cb69481e-8ff7-4039-93ec-0a2729a154a8");
+	assert_string_equal(tk_aaguid_model(yk, 16), "YubiKey 5 Series");
+	assert_null(tk_aaguid_model(zero, 16));
+	assert_null(tk_aaguid_text(yk, 15, t));
+	assert_null(tk_aaguid_model(yk, 17));
+	assert_null(tk_aaguid_text(NULL, 16, t));
+}
+
+static void
+enroll_fido2_out(void **state)
+{
+	char uv[300], bare[300], dev[320], want[1024];
+
+	softkey("uv", true, uv, sizeof(uv));
+	softkey("bare", false, bare, sizeof(bare));
+	snprintf(dev, sizeof(dev), "%s%s", SK_PATH_PREFIX, uv);
+
+	/* refused by tokend before any key is looked for */
+	setenv("SOFTKEY_KEYS", "", 1);
+	fd_.status[TK_MSG_FIDO2_ENROLL_BEGIN] = TK_ST_DENIED;
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "permission denied"));
+	assert_null(strstr(err, "Insert"));
+	fd_.status[TK_MSG_FIDO2_ENROLL_BEGIN] = TK_ST_OK;
+
+	/* no key ([pam] fido2_wait = 0), a key that cannot be opened */
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "no security key found"));
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    "--device", "/nonexistent/hidraw9", NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "cannot open the security key"));
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_ENROLL_FINISH], 0);
+
+	/* a key with built-in UV: no PIN; JSON */
+	setenv("SOFTKEY_KEYS", uv, 1);
+	assert_int_equal(adm("-c", conffile, "--json", "enroll", "fido2",
+	    "alice", "--label", "key 1", NULL), TK_EXIT_OK);
+	snprintf(want, sizeof(want), "{\"user\":\"alice\",\"credential\":9,"
+	    "\"kind\":\"fido2\",\"label\":\"key 1\",\"state\":\"active\","
+	    "\"credential_id\":\"AQID\","
+	    "\"aaguid\":\"cb69481e-8ff7-4039-93ec-0a2729a154a8\","
+	    "\"model\":\"YubiKey 5 Series\",\"algorithm\":\"es256\","
+	    "\"attestation_format\":\"packed\","
+	    "\"user_verification\":\"required\",\"device\":\"%s\"}\n", dev);
+	assert_string_equal(out, want);
+	assert_non_null(strstr(err, "Touch your security key"));
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_ENROLL_FINISH], 1);
+	/* human output */
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, "Credential 9 of alice is active."));
+	assert_non_null(strstr(out, "YubiKey 5 Series"));
+	assert_non_null(strstr(out, "packed"));
+
+	/* the refusals of FIDO2_ENROLL_FINISH */
+	fd_.status[TK_MSG_FIDO2_ENROLL_FINISH] = TK_ST_NOT_ALLOWED;
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "refused by policy"));
+	assert_non_null(strstr(err, "allowed_aaguids"));
+	fd_.status[TK_MSG_FIDO2_ENROLL_FINISH] = TK_ST_EXISTS;
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "registered already"));
+	fd_.status[TK_MSG_FIDO2_ENROLL_FINISH] = TK_ST_EXPIRED;
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "alice",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "expired"));
+	fd_.status[TK_MSG_FIDO2_ENROLL_FINISH] = TK_ST_WRONG;
+	assert_int_equal(adm("-c", conffile, "--json", "enroll", "fido2",
+	    "alice", NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "could not verify"));
+	assert_string_equal(out, "");
+	fd_.status[TK_MSG_FIDO2_ENROLL_FINISH] = TK_ST_OK;
+
+	/* UV required, a key with neither PIN nor UV: refused here */
+	setenv("SOFTKEY_KEYS", bare, 1);
+	fd_.count[TK_MSG_FIDO2_ENROLL_FINISH] = 0;
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "bob",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "neither a PIN nor built-in"));
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_ENROLL_FINISH], 0);
+	/* the same key when tokend's policy does not require UV */
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "discouraged");
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "bob",
+	    "--uv", "discouraged", NULL), TK_EXIT_OK);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_ENROLL_FINISH], 1);
+
+	/* two keys and no --device: which one? */
+	snprintf(want, sizeof(want), "%s:%s", uv, bare);
+	setenv("SOFTKEY_KEYS", want, 1);
+	assert_int_equal(adm("-c", conffile, "enroll", "fido2", "bob",
+	    NULL), TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "--device"));
+	assert_non_null(strstr(err, dev));
+	unsetenv("SOFTKEY_KEYS");
+	unlink(uv);
+	unlink(bare);
+}
+
+static void
+devices_out(void **state)
+{
+	char uv[300], bare[300], keys[620];
+
+	setenv("SOFTKEY_KEYS", "", 1);
+	assert_int_equal(adm("--json", "devices", NULL), TK_EXIT_OK);
+	assert_string_equal(out, "[]\n");
+	assert_int_equal(adm("devices", NULL), TK_EXIT_OK);
+	assert_string_equal(out, "No security key found.\n");
+
+	softkey("d-uv", true, uv, sizeof(uv));
+	softkey("d-bare", false, bare, sizeof(bare));
+	snprintf(keys, sizeof(keys), "%s:%s", uv, bare);
+	setenv("SOFTKEY_KEYS", keys, 1);
+	assert_int_equal(adm("--json", "devices", NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, "\"uv_builtin\":true"));
+	assert_non_null(strstr(out, "\"uv_builtin\":false"));
+	assert_non_null(strstr(out, "\"pin_set\":false"));
+	assert_non_null(strstr(out, "\"versions\":[\"FIDO_2_0\""));
+	assert_int_equal(adm("devices", NULL), TK_EXIT_OK);
+	assert_non_null(strstr(out, uv));
+	assert_non_null(strstr(out, bare));
+	assert_non_null(strstr(out, "not set"));
+	unsetenv("SOFTKEY_KEYS");
+	unlink(uv);
+	unlink(bare);
+}
+
+static void
+reinstate_out(void **state)
+{
+	assert_int_equal(adm("-c", conffile, "--json", "reinstate", "alice",
+	    "5", NULL), TK_EXIT_OK);
+	assert_string_equal(out, "{\"user\":\"alice\",\"credential\":5,"
+	    "\"state\":\"active\"}\n");
+	assert_int_equal(adm("-c", conffile, "reinstate", "alice", "5", NULL),
+	    TK_EXIT_OK);
+	assert_string_equal(out, "Credential 5 of alice is active.\n");
+	fd_.status[TK_MSG_CRED_REINSTATE] = TK_ST_NOT_FOUND;
+	assert_int_equal(adm("-c", conffile, "reinstate", "alice", "5", NULL),
+	    TK_EXIT_FAIL);
+	assert_non_null(strstr(err, "no such user or credential"));
+	assert_int_equal(adm("-c", downconf, "reinstate", "alice", "5", NULL),
+	    TK_EXIT_UNREACHABLE);
 }
 
 /* tokenadm list reads every page of a long list */
@@ -750,6 +1107,7 @@ main(void)
 		cmocka_unit_test(qr_png),
 		cmocka_unit_test(out_times),
 		cmocka_unit_test(out_table),
+		cmocka_unit_test(report_counting),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(help_everywhere),
 		cmocka_unit_test(unreachable),
@@ -759,6 +1117,11 @@ main(void)
 		cmocka_unit_test_setup(list_pages, case_setup),
 		cmocka_unit_test_setup(revoke_unlock_out, case_setup),
 		cmocka_unit_test_setup(enroll_out, case_setup),
+		cmocka_unit_test_setup(list_fido2, case_setup),
+		cmocka_unit_test(aaguid_names),
+		cmocka_unit_test_setup(enroll_fido2_out, case_setup),
+		cmocka_unit_test_setup(devices_out, case_setup),
+		cmocka_unit_test_setup(reinstate_out, case_setup),
 		cmocka_unit_test(init_key),
 	};
 

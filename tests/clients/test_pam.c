@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -27,6 +28,10 @@
 #include "conv.h"
 #include "err.h"
 #include "faked.h"
+#include "fido2.h"
+#include "softkey.h"
+
+#include <fido/es256.h>
 #include "login.h"
 #include "outcome.h"
 #include "totp.h"
@@ -43,16 +48,33 @@ enum conv_mode {
 	CONV_FAIL		/* PAM_CONV_ERR */
 };
 
+#define ANSWERS_MAX	8
+#define TRANSCRIPT_MAX	4096
+
 static struct {
 	enum conv_mode	 mode;
 	const char	*answer;	/* echo-off prompts */
+	const char	*answers[ANSWERS_MAX];	/* if set: these, in order,
+						   then no answer */
+	int		 next;
+	void		(*on_prompt)(void);	/* once, at the next prompt */
 	const char	*login;		/* echo-on prompts (user name) */
 	int		 prompts;	/* echo-off prompts seen */
 	int		 infos;
 	int		 errors;
 	char		 prompt[128];
 	char		 error[256];
+	char		 transcript[TRANSCRIPT_MAX]; /* "STYLE: text\n"... */
 } cv;
+
+static void
+transcribe(const char *style, const char *text)
+{
+	size_t len = strlen(cv.transcript);
+
+	snprintf(cv.transcript + len, sizeof(cv.transcript) - len, "%s: %s\n",
+	    style, text);
+}
 
 static int
 fake_conv(int n, const struct pam_message **msg, struct pam_response **resp,
@@ -70,9 +92,23 @@ fake_conv(int n, const struct pam_message **msg, struct pam_response **resp,
 		switch (msg[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 			cv.prompts++;
+			if (cv.on_prompt != NULL) {
+				void (*f)(void) = cv.on_prompt;
+
+				cv.on_prompt = NULL;
+				f();
+			}
 			snprintf(cv.prompt, sizeof(cv.prompt), "%s",
 			    msg[i]->msg);
-			if (cv.mode == CONV_ANSWER && cv.answer != NULL)
+			transcribe("PROMPT", msg[i]->msg);
+			if (cv.mode != CONV_ANSWER)
+				break;
+			if (cv.answers[0] != NULL) {
+				if (cv.next < ANSWERS_MAX &&
+				    cv.answers[cv.next] != NULL)
+					r[i].resp =
+					    strdup(cv.answers[cv.next++]);
+			} else if (cv.answer != NULL)
 				r[i].resp = strdup(cv.answer);
 			break;
 		case PAM_PROMPT_ECHO_ON:
@@ -82,9 +118,11 @@ fake_conv(int n, const struct pam_message **msg, struct pam_response **resp,
 		case PAM_ERROR_MSG:
 			cv.errors++;
 			snprintf(cv.error, sizeof(cv.error), "%s", msg[i]->msg);
+			transcribe("ERROR", msg[i]->msg);
 			break;
 		case PAM_TEXT_INFO:
 			cv.infos++;
+			transcribe("INFO", msg[i]->msg);
 			break;
 		}
 	}
@@ -209,12 +247,14 @@ args_every_option(void **state)
 {
 	struct tk_conf c;
 	const char *argv[] = { cfgarg, "socket=/run/other/socket",
-	    "timeout=5", "factors=totp", "nullok", "cue", "debug" };
+	    "timeout=5", "factors=totp", "fido2_wait=12", "nullok", "cue",
+	    "debug" };
 
 	assert_int_equal(parse(&c, NITEMS(argv), argv), 0);
 	assert_string_equal(c.socket, "/run/other/socket");
 	assert_int_equal(c.timeout, 5);
 	assert_string_equal(c.factors, "totp");
+	assert_int_equal(c.fido2_wait, 12);
 	assert_true(c.nullok);
 	assert_true(c.cue);
 	assert_true(c.debug);
@@ -232,6 +272,8 @@ args_file_then_overrides(void **state)
 	assert_int_equal(parse(&c, NITEMS(file_only), file_only), 0);
 	assert_string_equal(c.socket, fd_.socket);
 	assert_int_equal(c.timeout, 7);
+	assert_string_equal(c.factors, "fido2,totp");
+	assert_int_equal(c.fido2_wait, 30);
 	assert_false(c.nullok);
 	assert_false(c.cue);
 	assert_false(c.debug);
@@ -249,7 +291,9 @@ args_refused(void **state)
 		"nulok", "foo=bar", "nullok=1", "debug=yes", "cue=", "",
 		"timeout=", "timeout=abc", "timeout=0", "timeout=99999",
 		"timeout=-1", "timeout=5s", "factors=", "factors=sms",
-		"factors=totp,,totp", "socket=", "socket=relative/path",
+		"factors=totp,,totp", "factors=fido", "fido2_wait=",
+		"fido2_wait=301", "fido2_wait=-1", "fido2_wait=x",
+		"FIDO2_WAIT=3", "socket=", "socket=relative/path",
 		"config=", "config=/nonexistent/tokend.conf", "=x", "NULLOK",
 	};
 	struct tk_conf c;
@@ -319,6 +363,8 @@ map_errors(void **state)
 		{ TK_PAM_ERR_CONV, PAM_CONV_ERR },
 		{ TK_PAM_ERR_INPUT, PAM_AUTH_ERR },
 		{ TK_PAM_ERR_USER, PAM_USER_UNKNOWN },
+		{ TK_PAM_ERR_NOKEY, PAM_AUTH_ERR },
+		{ TK_PAM_ERR_KEY, PAM_AUTH_ERR },
 		{ -99, PAM_AUTHINFO_UNAVAIL },
 		{ 1, PAM_AUTHINFO_UNAVAIL },
 	};
@@ -364,16 +410,19 @@ map_statuses(void **state)
 		{ TK_ST_INTERNAL, PAM_AUTHINFO_UNAVAIL,
 		    PAM_AUTHINFO_UNAVAIL },
 		{ TK_ST_VERSION, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
-		{ TK_ST_EXPIRED, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
+		/* a FIDO2 challenge that ended */
+		{ TK_ST_EXPIRED, PAM_AUTH_ERR, PAM_AUTH_ERR },
 		/* granted passes only through login.c's GRANT_USE step */
 		{ TK_ST_GRANTED, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
+		{ TK_ST_SUSPENDED, PAM_AUTH_ERR, PAM_AUTH_ERR },
+		{ TK_ST_NOT_ALLOWED, PAM_AUTH_ERR, PAM_AUTH_ERR },
 		{ TK_ST_END, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL },
 		{ (enum tk_status)999, PAM_AUTHINFO_UNAVAIL,
 		    PAM_AUTHINFO_UNAVAIL },
 	};
 	size_t i;
 
-	assert_int_equal(TK_ST_END, 14);
+	assert_int_equal(TK_ST_END, 16);
 	for (i = 0; i < NITEMS(table); i++) {
 		assert_int_equal(code_of(0, table[i].st, false), table[i].pam);
 		assert_int_equal(code_of(0, table[i].st, true),
@@ -740,6 +789,685 @@ auth_silent_and_cue(void **state)
 	assert_int_equal(cv.infos, 1);
 }
 
+/* --- FIDO2: the parts that need no key --- */
+
+/* the transcript holds `text' */
+#define assert_said(text) \
+	do { \
+		if (strstr(cv.transcript, (text)) == NULL) \
+			fail_msg("not said: \"%s\"; said:\n%s", (text), \
+			    cv.transcript); \
+	} while (0)
+#define assert_not_said(text) \
+	do { \
+		if (strstr(cv.transcript, (text)) != NULL) \
+			fail_msg("said: \"%s\"", (text)); \
+	} while (0)
+
+/* a user with a FIDO2 credential whose id tokend lists */
+static void
+fido2_user(uint64_t factors)
+{
+	fd_.factors = factors;
+	fd_.fido2_ncreds = 1;
+	memset(fd_.fido2_cred[0], 0xc1, 48);
+	fd_.fido2_cred_len[0] = 48;
+}
+
+static void
+fido2_authdata_unwrap(void **state)
+{
+	unsigned char buf[8 + TK_FIDO2_AUTHDATA_MAX + 1];
+	const unsigned char *raw;
+	size_t len;
+
+	memset(buf, 0xab, sizeof(buf));
+	/* 37 bytes, the usual size: one-byte length */
+	buf[0] = 0x58;
+	buf[1] = 37;
+	assert_int_equal(tk_fido2_authdata_raw(buf, 39, &raw, &len), 0);
+	assert_ptr_equal(raw, buf + 2);
+	assert_int_equal(len, 37);
+	/* a short one, length in the first byte */
+	buf[0] = 0x45;
+	assert_int_equal(tk_fido2_authdata_raw(buf, 6, &raw, &len), 0);
+	assert_int_equal(len, 5);
+	/* two-byte length */
+	buf[0] = 0x59;
+	buf[1] = 0x01;
+	buf[2] = 0x00;
+	assert_int_equal(tk_fido2_authdata_raw(buf, 259, &raw, &len), 0);
+	assert_int_equal(len, 256);
+	/* the largest that FIDO2_FINISH carries, and one more */
+	buf[1] = TK_FIDO2_AUTHDATA_MAX >> 8;
+	buf[2] = TK_FIDO2_AUTHDATA_MAX & 0xff;
+	assert_int_equal(tk_fido2_authdata_raw(buf,
+	    3 + TK_FIDO2_AUTHDATA_MAX, &raw, &len), 0);
+	buf[2]++;
+	assert_int_equal(tk_fido2_authdata_raw(buf,
+	    3 + TK_FIDO2_AUTHDATA_MAX + 1, &raw, &len), TK_ERR_PROTO);
+	/* trailing or missing bytes */
+	buf[0] = 0x58;
+	buf[1] = 37;
+	assert_int_equal(tk_fido2_authdata_raw(buf, 40, &raw, &len),
+	    TK_ERR_PROTO);
+	assert_int_equal(tk_fido2_authdata_raw(buf, 38, &raw, &len),
+	    TK_ERR_PROTO);
+	assert_null(raw);
+	/* not a byte string, indefinite, empty, nothing, truncated header */
+	buf[0] = 0x78;				/* text */
+	assert_int_equal(tk_fido2_authdata_raw(buf, 39, &raw, &len),
+	    TK_ERR_PROTO);
+	buf[0] = 0x5f;				/* indefinite */
+	assert_int_equal(tk_fido2_authdata_raw(buf, 39, &raw, &len),
+	    TK_ERR_PROTO);
+	buf[0] = 0x40;
+	assert_int_equal(tk_fido2_authdata_raw(buf, 1, &raw, &len),
+	    TK_ERR_PROTO);
+	assert_int_equal(tk_fido2_authdata_raw(buf, 0, &raw, &len),
+	    TK_ERR_PROTO);
+	assert_int_equal(tk_fido2_authdata_raw(NULL, 3, &raw, &len),
+	    TK_ERR_PROTO);
+	buf[0] = 0x5a;				/* 4-byte length, cut */
+	assert_int_equal(tk_fido2_authdata_raw(buf, 3, &raw, &len),
+	    TK_ERR_PROTO);
+	buf[0] = 0x5b;				/* 8-byte length, huge */
+	memset(buf + 1, 0xff, 8);
+	assert_int_equal(tk_fido2_authdata_raw(buf, 9, &raw, &len),
+	    TK_ERR_PROTO);
+}
+
+/* no key plugged in: fido2_wait bounds the wait, and it is a failure */
+static void
+fido2_no_key(void **state)
+{
+	const char *wait1[] = { cfgarg, "factors=fido2", "fido2_wait=1" };
+	const char *wait0[] = { cfgarg, "factors=fido2", "fido2_wait=0",
+	    "nullok" };
+	time_t t0;
+
+	fido2_user(TK_FACTOR_FIDO2);
+	t0 = time(NULL);
+	assert_int_equal(run_auth("alice", 0, NITEMS(wait1), wait1),
+	    PAM_AUTH_ERR);
+	assert_true(time(NULL) - t0 <= 3);
+	assert_said("INFO: Insert your security key\n");
+	assert_said("ERROR: No security key found.\n");
+	assert_int_equal(cv.prompts, 0);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 1);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 0);
+	/* no wait at all, and nullok changes nothing about a failure */
+	conv_reset();
+	t0 = time(NULL);
+	assert_int_equal(run_auth("alice", 0, NITEMS(wait0), wait0),
+	    PAM_AUTH_ERR);
+	assert_true(time(NULL) - t0 <= 1);
+	assert_not_said("Insert your security key");
+	assert_said("ERROR: No security key found.\n");
+	/* silent: nothing said, still a failure */
+	conv_reset();
+	assert_int_equal(run_auth("alice", PAM_SILENT, NITEMS(wait0), wait0),
+	    PAM_AUTH_ERR);
+	assert_string_equal(cv.transcript, "");
+}
+
+/* no key: the next factor of factors= that the user has is asked */
+static void
+fido2_fallback(void **state)
+{
+	const char *dflt[] = { cfgarg, "fido2_wait=0" };
+	const char *only[] = { cfgarg, "fido2_wait=0", "factors=fido2" };
+	const char *totp_first[] = { cfgarg, "fido2_wait=0",
+	    "factors=totp,fido2" };
+
+	/* the built-in factors=fido2,totp */
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_TOTP);
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_SUCCESS);
+	assert_said("ERROR: No security key found.\nPROMPT: "
+	    "Verification code: \n");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 1);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 1);
+	assert_string_equal(fd_.code, "123456");
+	/* the code must still be right */
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_WRONG;
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_AUTH_ERR);
+	assert_string_equal(cv.error, "Wrong or already used code.");
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_OK;
+	/* and the conversation must work */
+	cv.mode = CONV_NULL_TEXT;
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_CONV_ERR);
+	conv_reset();
+	/* recovery codes alone: the same prompt */
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_RECOVERY);
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_SUCCESS);
+	/* factors=fido2 alone: no fallback, even for a TOTP user */
+	conv_reset();
+	fd_.count[TK_MSG_TOTP_VERIFY] = 0;
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_TOTP);
+	assert_int_equal(run_auth("alice", 0, NITEMS(only), only),
+	    PAM_AUTH_ERR);
+	assert_int_equal(cv.prompts, 0);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 0);
+	/* a user with FIDO2 only: nothing to fall back to */
+	fido2_user(TK_FACTOR_FIDO2);
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_AUTH_ERR);
+	assert_int_equal(cv.prompts, 0);
+	/* totp first: TOTP decides, FIDO2 is never tried */
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_TOTP);
+	fd_.count[TK_MSG_FIDO2_BEGIN] = 0;
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_WRONG;
+	assert_int_equal(run_auth("alice", 0, NITEMS(totp_first),
+	    totp_first), PAM_AUTH_ERR);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 0);
+	/* a TOTP-only user under factors=fido2,totp: never FIDO2_BEGIN */
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_OK;
+	fd_.factors = TK_FACTOR_TOTP;
+	assert_int_equal(run_auth("alice", 0, NITEMS(dflt), dflt),
+	    PAM_SUCCESS);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 0);
+}
+
+/* tokend refuses FIDO2_BEGIN: its word is final */
+static void
+fido2_begin_refused(void **state)
+{
+	const char *argv[] = { cfgarg, "fido2_wait=0" };
+	const char *nullok[] = { cfgarg, "fido2_wait=0", "nullok" };
+	const char *gone[] = { cfgarg, "fido2_wait=0",
+	    "socket=/nonexistent/tokend/socket" };
+
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_TOTP);
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_LOCKED;
+	assert_int_equal(run_auth("alice", 0, NITEMS(argv), argv),
+	    PAM_MAXTRIES);
+	assert_int_equal(cv.prompts, 0);
+	assert_non_null(strstr(cv.error, "administrator"));
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_THROTTLED;
+	fd_.retry_after = 30;
+	assert_int_equal(run_auth("alice", 0, NITEMS(argv), argv),
+	    PAM_AUTH_ERR);
+	assert_string_equal(cv.error, "Too many attempts; wait 30 seconds.");
+	assert_int_equal(cv.prompts, 0);
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_INTERNAL;
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_AUTHINFO_UNAVAIL);
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_DENIED;
+	assert_int_equal(run_auth("alice", 0, NITEMS(argv), argv),
+	    PAM_AUTH_ERR);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 0);
+	assert_int_equal(run_auth("alice", 0, NITEMS(gone), gone),
+	    PAM_AUTHINFO_UNAVAIL);
+	/* "not enrolled" after all: the next factor, or nullok */
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_NOT_ENROLLED;
+	assert_int_equal(run_auth("alice", 0, NITEMS(argv), argv),
+	    PAM_SUCCESS);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 1);
+	fido2_user(TK_FACTOR_FIDO2);
+	assert_int_equal(run_auth("alice", 0, NITEMS(argv), argv),
+	    PAM_AUTH_ERR);
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_IGNORE);
+	/* an "ok" that lacks what a login needs is a broken answer */
+	fd_.status[TK_MSG_FIDO2_BEGIN] = TK_ST_OK;
+	fd_.fido2_ncreds = 0;
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_AUTHINFO_UNAVAIL);
+	fido2_user(TK_FACTOR_FIDO2 | TK_FACTOR_TOTP);
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "sometimes");
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_AUTHINFO_UNAVAIL);
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "required");
+	fd_.fido2_rp_id[0] = '\0';
+	assert_int_equal(run_auth("alice", 0, NITEMS(nullok), nullok),
+	    PAM_AUTHINFO_UNAVAIL);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 0);
+}
+
+/* --- FIDO2 against soft keys (tests/softkey, linked in by sk_shim.c) --- */
+
+#define SK_KEYS		3
+#define SK_PIN		"1234"
+
+/*
+ * Key 0 has the PIN and a credential, key 1 no PIN and a credential,
+ * key 2 no PIN and no credential.  Each is held open by the test, so the
+ * module's fido_dev_open() reaches the very same key.
+ */
+static struct {
+	sk_key_t	*k[SK_KEYS];
+	fido_dev_t	*hold[SK_KEYS];
+	char		 file[SK_KEYS][160];
+	unsigned char	 id[SK_KEYS][128];
+	size_t		 idlen[SK_KEYS];
+	unsigned char	 pk[SK_KEYS][128];	/* ES256, raw */
+	size_t		 pklen[SK_KEYS];
+	char		 list[SK_KEYS * 170];
+} sk;
+
+/* makes a credential of "alice" for RP "tokend" on key i */
+static int
+sk_make_cred(size_t i, const char *pin)
+{
+	fido_dev_t *d = NULL;
+	fido_cred_t *c = NULL;
+	unsigned char cdh[32], uid[16];
+	int r = -1;
+
+	memset(cdh, 0x11, sizeof(cdh));
+	memset(uid, 0x22, sizeof(uid));
+	if ((d = fido_dev_new()) == NULL || (c = fido_cred_new()) == NULL ||
+	    sk_key_attach(sk.k[i], d) != 0 ||
+	    fido_dev_open(d, sk_key_path(sk.k[i])) != FIDO_OK ||
+	    fido_cred_set_type(c, COSE_ES256) != FIDO_OK ||
+	    fido_cred_set_clientdata_hash(c, cdh, sizeof(cdh)) != FIDO_OK ||
+	    fido_cred_set_rp(c, "tokend", NULL) != FIDO_OK ||
+	    fido_cred_set_user(c, uid, sizeof(uid), "alice", NULL,
+	    NULL) != FIDO_OK ||
+	    fido_dev_make_cred(d, c, pin) != FIDO_OK ||
+	    fido_cred_id_len(c) > sizeof(sk.id[i]) ||
+	    fido_cred_pubkey_len(c) > sizeof(sk.pk[i]))
+		goto out;
+	sk.idlen[i] = fido_cred_id_len(c);
+	memcpy(sk.id[i], fido_cred_id_ptr(c), sk.idlen[i]);
+	sk.pklen[i] = fido_cred_pubkey_len(c);
+	memcpy(sk.pk[i], fido_cred_pubkey_ptr(c), sk.pklen[i]);
+	r = 0;
+ out:
+	fido_cred_free(&c);
+	if (d != NULL)
+		(void)fido_dev_close(d);
+	fido_dev_free(&d);
+	return (r);
+}
+
+/* SOFTKEY_KEYS: the keys named by their numbers, e.g. "20" */
+static void
+sk_plug(const char *which)
+{
+	size_t len = 0;
+
+	sk.list[0] = '\0';
+	for (; *which != '\0'; which++) {
+		snprintf(sk.list + len, sizeof(sk.list) - len, "%s%s",
+		    len > 0 ? ":" : "", sk.file[*which - '0']);
+		len = strlen(sk.list);
+	}
+	assert_int_equal(setenv("SOFTKEY_KEYS", sk.list, 1), 0);
+}
+
+/* tokend lists the credential of key i */
+static void
+sk_list(size_t i)
+{
+	fd_.factors = TK_FACTOR_FIDO2;
+	fd_.fido2_ncreds = 1;
+	memcpy(fd_.fido2_cred[0], sk.id[i], sk.idlen[i]);
+	fd_.fido2_cred_len[0] = sk.idlen[i];
+}
+
+static int
+sk_setup(void **state)
+{
+	size_t i;
+
+	faked_reset(&fd_);
+	conv_reset();
+	memset(&sk, 0, sizeof(sk));
+	for (i = 0; i < SK_KEYS; i++) {
+		snprintf(sk.file[i], sizeof(sk.file[i]), "%s/key%zu.state",
+		    fd_.dir, i);
+		(void)unlink(sk.file[i]);
+		if (sk_key_open(sk.file[i], &sk.k[i]) != 0 ||
+		    (sk.hold[i] = fido_dev_new()) == NULL ||
+		    sk_key_attach(sk.k[i], sk.hold[i]) != 0)
+			return (-1);
+	}
+	if (sk_make_cred(0, NULL) != 0 || sk_make_cred(1, NULL) != 0 ||
+	    sk_key_set_pin(sk.k[0], SK_PIN) != 0)
+		return (-1);
+	for (i = 0; i < SK_KEYS; i++)
+		if (sk_key_save(sk.k[i]) != 0)
+			return (-1);
+	sk_list(0);
+	sk_plug("0");
+	cv.answer = SK_PIN;
+	return (0);
+}
+
+static int
+sk_teardown(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < SK_KEYS; i++) {
+		fido_dev_free(&sk.hold[i]);
+		sk_key_close(&sk.k[i]);
+		(void)unlink(sk.file[i]);
+	}
+	(void)unsetenv("SOFTKEY_KEYS");
+	return (0);
+}
+
+/* what FIDO2_FINISH carried is a valid assertion by key i's credential */
+static void
+sk_assert_verified(size_t i, uint8_t flags)
+{
+	fido_assert_t *a;
+	es256_pk_t *pk;
+
+	assert_int_equal(fd_.finish_cred_len, sk.idlen[i]);
+	assert_memory_equal(fd_.finish_cred, sk.id[i], sk.idlen[i]);
+	/* raw authenticator data: rpIdHash, flags, counter */
+	assert_int_equal(fd_.finish_authdata_len, 37);
+	assert_int_equal(fd_.finish_authdata[32] & 0x05, flags);
+	assert_int_equal(fd_.finish_challenge_id, fd_.fido2_challenge_id);
+	assert_non_null(a = fido_assert_new());
+	assert_non_null(pk = es256_pk_new());
+	assert_int_equal(es256_pk_from_ptr(pk, sk.pk[i], sk.pklen[i]),
+	    FIDO_OK);
+	assert_int_equal(fido_assert_set_count(a, 1), FIDO_OK);
+	assert_int_equal(fido_assert_set_rp(a, "tokend"), FIDO_OK);
+	assert_int_equal(fido_assert_set_clientdata_hash(a,
+	    fd_.fido2_challenge, sizeof(fd_.fido2_challenge)), FIDO_OK);
+	assert_int_equal(fido_assert_set_authdata_raw(a, 0,
+	    fd_.finish_authdata, fd_.finish_authdata_len), FIDO_OK);
+	assert_int_equal(fido_assert_set_sig(a, 0, fd_.finish_sig,
+	    fd_.finish_sig_len), FIDO_OK);
+	assert_int_equal(fido_assert_verify(a, 0, COSE_ES256, pk), FIDO_OK);
+	es256_pk_free(&pk);
+	fido_assert_free(&a);
+}
+
+static const char *fido2_args[] = { NULL, "factors=fido2", "cue",
+    "fido2_wait=2" };
+
+static int
+run_fido2(void)
+{
+	fido2_args[0] = cfgarg;
+	return (run_auth("alice", 0, NITEMS(fido2_args), fido2_args));
+}
+
+/* touch and PIN: the assertion tokend gets is the key's, raw, valid */
+static void
+fido2_key_login(void **state)
+{
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 1);
+	assert_string_equal(cv.prompt, "Security key PIN: ");
+	assert_said("INFO: Touch your security key\n");
+	assert_int_equal(cv.errors, 0);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 1);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 1);
+	assert_string_equal(fd_.service, "tokend-test");
+	assert_string_equal(fd_.tty, "tty7");
+	sk_assert_verified(0, 0x05);		/* UP and UV */
+	assert_int_equal(sk_key_pin_retries(sk.k[0]), 8);
+	/* again: a fresh challenge, a grown counter */
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	sk_assert_verified(0, 0x05);
+	assert_int_equal(fd_.fido2_challenge_id, 2);
+}
+
+/* tokend's verdict on the assertion is final: no fallback after it */
+static void
+fido2_key_verdicts(void **state)
+{
+	static const struct {
+		enum tk_status	 st;
+		int		 pam;
+		const char	*said;
+	} table[] = {
+		{ TK_ST_OK, PAM_SUCCESS, NULL },
+		{ TK_ST_WRONG, PAM_AUTH_ERR,
+		    "ERROR: The security key's answer was not accepted." },
+		{ TK_ST_REPLAY, PAM_AUTH_ERR,
+		    "ERROR: The security key's answer was not accepted." },
+		{ TK_ST_NOT_ALLOWED, PAM_AUTH_ERR,
+		    "ERROR: The security key's answer was not accepted." },
+		{ TK_ST_EXPIRED, PAM_AUTH_ERR,
+		    "ERROR: The login took too long; try again." },
+		{ TK_ST_SUSPENDED, PAM_AUTH_ERR, "ERROR: This security key "
+		    "has been suspended (possible copy). Contact your "
+		    "administrator." },
+		{ TK_ST_LOCKED, PAM_MAXTRIES, "administrator" },
+		{ TK_ST_THROTTLED, PAM_AUTH_ERR,
+		    "ERROR: Too many attempts; wait 9 seconds." },
+		{ TK_ST_DENIED, PAM_AUTH_ERR, NULL },
+		{ TK_ST_NOT_ENROLLED, PAM_AUTH_ERR, NULL },
+		{ TK_ST_INTERNAL, PAM_AUTHINFO_UNAVAIL, NULL },
+		{ TK_ST_BAD_REQUEST, PAM_AUTHINFO_UNAVAIL, NULL },
+		{ TK_ST_GRANTED, PAM_AUTHINFO_UNAVAIL, NULL },
+	};
+	const char *both[] = { cfgarg, "fido2_wait=2" };
+	size_t i;
+
+	fd_.retry_after = 9;
+	for (i = 0; i < NITEMS(table); i++) {
+		conv_reset();
+		cv.answer = SK_PIN;
+		fd_.factors = TK_FACTOR_FIDO2 | TK_FACTOR_TOTP;
+		fd_.status[TK_MSG_FIDO2_FINISH] = table[i].st;
+		if (run_auth("alice", 0, NITEMS(both), both) != table[i].pam)
+			fail_msg("FIDO2_FINISH %s: not %d",
+			    tk_status_name(table[i].st), table[i].pam);
+		if (table[i].said != NULL)
+			assert_said(table[i].said);
+		assert_int_equal(cv.prompts, 1);	/* the PIN only */
+	}
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 0);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], NITEMS(table));
+}
+
+static void
+sk_pull_out(void)
+{
+	/* it stops answering, and is listed no more */
+	sk_key_config(sk.k[0])->removed = true;
+	assert_int_equal(sk_key_save(sk.k[0]), 0);
+}
+
+/* the key is pulled out while the PIN is typed */
+static void
+fido2_key_removed(void **state)
+{
+	const char *both[] = { cfgarg, "fido2_wait=2" };
+
+	cv.on_prompt = sk_pull_out;
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("ERROR: The security key was removed or stopped "
+	    "answering.\n");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 0);
+	/* with TOTP too: the code prompt follows, and decides */
+	sk_key_config(sk.k[0])->removed = false;
+	assert_int_equal(sk_key_save(sk.k[0]), 0);
+	conv_reset();
+	cv.answers[0] = SK_PIN;
+	cv.answers[1] = "654321";
+	cv.on_prompt = sk_pull_out;
+	fd_.factors = TK_FACTOR_FIDO2 | TK_FACTOR_TOTP;
+	fd_.status[TK_MSG_TOTP_VERIFY] = TK_ST_WRONG;
+	assert_int_equal(run_auth("alice", 0, NITEMS(both), both),
+	    PAM_AUTH_ERR);
+	assert_said("removed or stopped answering.\nPROMPT: "
+	    "Verification code: \n");
+	assert_string_equal(fd_.code, "654321");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 0);
+}
+
+/* wrong, empty, blocked PINs; a conversation that fails */
+static void
+fido2_key_pin(void **state)
+{
+	char longpin[70];
+	const char *both[] = { cfgarg, "fido2_wait=2" };
+
+	cv.answers[0] = "0000";
+	cv.answers[1] = SK_PIN;
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_said("ERROR: Wrong PIN (attempts left: 7).\n");
+	assert_int_equal(cv.prompts, 2);
+	assert_int_equal(sk_key_pin_retries(sk.k[0]), 8);
+	/* never more than three prompts */
+	conv_reset();
+	cv.answer = "0000";
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_int_equal(cv.prompts, 3);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 1);
+	/* the key now wants a replug */
+	conv_reset();
+	cv.answer = SK_PIN;
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("remove and reinsert");
+	sk_key_close(&sk.k[0]);
+	fido_dev_free(&sk.hold[0]);
+	assert_int_equal(sk_key_open(sk.file[0], &sk.k[0]), 0);
+	assert_non_null(sk.hold[0] = fido_dev_new());
+	assert_int_equal(sk_key_attach(sk.k[0], sk.hold[0]), 0);
+	conv_reset();
+	cv.answer = SK_PIN;
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	/* empty or over-long: not sent to the key */
+	memset(longpin, '7', 64);
+	longpin[64] = '\0';
+	conv_reset();
+	cv.answer = "";
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("ERROR: That is not a PIN");
+	cv.answer = longpin;
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_int_equal(sk_key_pin_retries(sk.k[0]), 8);
+	/* with TOTP: the code prompt follows */
+	conv_reset();
+	cv.answers[0] = "";
+	cv.answers[1] = "123456";
+	fd_.factors = TK_FACTOR_FIDO2 | TK_FACTOR_TOTP;
+	assert_int_equal(run_auth("alice", 0, NITEMS(both), both),
+	    PAM_SUCCESS);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 1);
+	/* a conversation that fails at the PIN ends the login */
+	conv_reset();
+	cv.mode = CONV_NULL_TEXT;
+	assert_int_equal(run_auth("alice", 0, NITEMS(both), both),
+	    PAM_CONV_ERR);
+	assert_int_equal(fd_.count[TK_MSG_TOTP_VERIFY], 1);
+	/* the last try wrong: blocked */
+	sk_list(0);
+	assert_int_equal(sk_key_set_option(sk.k[0], "pin_retries", "1"), 0);
+	conv_reset();
+	cv.answer = "0000";
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("ERROR: The security key's PIN is blocked. Contact your "
+	    "administrator.\n");
+	assert_int_equal(cv.prompts, 1);
+	conv_reset();
+	cv.answer = SK_PIN;
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("PIN is blocked");
+}
+
+/* what tokend asks for user verification, and what the key can do */
+static void
+fido2_key_uv(void **state)
+{
+	/* discouraged: no PIN asked, no UV flag */
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "discouraged");
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 0);
+	sk_assert_verified(0, 0x01);
+	/* a key without PIN or UV: refused when required ... */
+	sk_list(1);
+	sk_plug("1");
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "required");
+	conv_reset();
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_int_equal(cv.prompts, 0);
+	assert_said("ERROR: This security key has no PIN and no built-in "
+	    "user verification");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 1);
+	/* ... used without UV when only preferred */
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "preferred");
+	conv_reset();
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 0);
+	sk_assert_verified(1, 0x01);
+	/* built-in UV: no PIN */
+	snprintf(fd_.fido2_uv, sizeof(fd_.fido2_uv), "required");
+	sk_key_config(sk.k[1])->builtin_uv = true;
+	conv_reset();
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 0);
+	sk_assert_verified(1, 0x05);
+	/* built-in UV that fails, no PIN: refused */
+	sk_key_config(sk.k[1])->uv_ok = false;
+	conv_reset();
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_said("User verification on the security key failed");
+	/* built-in UV that fails, with a PIN: the PIN instead */
+	sk_list(0);
+	sk_plug("0");
+	sk_key_config(sk.k[0])->builtin_uv = true;
+	sk_key_config(sk.k[0])->uv_ok = false;
+	conv_reset();
+	cv.answer = SK_PIN;
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(cv.prompts, 1);
+	sk_assert_verified(0, 0x05);
+}
+
+/* several keys: the one with a listed credential wins */
+static void
+fido2_key_choice(void **state)
+{
+	sk_plug("210");
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	sk_assert_verified(0, 0x05);
+	/* none holds it: said, no PIN asked, nothing sent */
+	sk_plug("21");
+	conv_reset();
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_int_equal(cv.prompts, 0);
+	assert_said("ERROR: This security key is not registered for you.\n");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 1);
+}
+
+/* no touch: a failure within fido2_wait, whatever the key does */
+static void
+fido2_key_no_touch(void **state)
+{
+	time_t t0;
+
+	sk_key_config(sk.k[0])->touch = false;
+	sk_key_config(sk.k[0])->touch_timeout_ms = 60000;
+	t0 = time(NULL);
+	assert_int_equal(run_fido2(), PAM_AUTH_ERR);
+	assert_true(time(NULL) - t0 <= 4);
+	assert_said("ERROR: No touch: timed out.\n");
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_FINISH], 0);
+}
+
+static void
+sk_slow_typist(void)
+{
+	sleep(4);
+}
+
+/* a PIN typed slowly: the challenge is renewed before it ends */
+static void
+fido2_key_slow_pin(void **state)
+{
+	fd_.fido2_ttl = 10;
+	cv.on_prompt = sk_slow_typist;
+	assert_int_equal(run_fido2(), PAM_SUCCESS);
+	assert_int_equal(fd_.count[TK_MSG_FIDO2_BEGIN], 2);
+	sk_assert_verified(0, 0x05);
+}
+
 static void
 setcred_succeeds(void **state)
 {
@@ -772,6 +1500,26 @@ main(void)
 		cmocka_unit_test_setup(auth_bad_option, case_setup),
 		cmocka_unit_test_setup(auth_bad_user, case_setup),
 		cmocka_unit_test_setup(auth_silent_and_cue, case_setup),
+		cmocka_unit_test(fido2_authdata_unwrap),
+		cmocka_unit_test_setup(fido2_no_key, case_setup),
+		cmocka_unit_test_setup(fido2_fallback, case_setup),
+		cmocka_unit_test_setup(fido2_begin_refused, case_setup),
+		cmocka_unit_test_setup_teardown(fido2_key_login, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_verdicts, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_removed, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_pin, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_uv, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_choice, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_no_touch, sk_setup,
+		    sk_teardown),
+		cmocka_unit_test_setup_teardown(fido2_key_slow_pin, sk_setup,
+		    sk_teardown),
 		cmocka_unit_test(setcred_succeeds),
 	};
 

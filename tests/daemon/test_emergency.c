@@ -683,6 +683,148 @@ test_backup_request(void **state)
 	assert_int_equal(audit_count(f, "backup", NULL), 3);
 }
 
+/* --- audit prune --------------------------------------------------------- */
+
+/* AUDIT_PRUNE until `until' as admin; *count and *anchor when OK */
+static enum tk_status
+audit_prune(struct fixture *f, uint64_t until, uint64_t *count,
+    uint64_t *anchor)
+{
+	tk_msg_t *rq = rq_new(TK_MSG_AUDIT_PRUNE, NULL), *an;
+	enum tk_status st;
+
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_UNTIL, until), 0);
+	an = run(f, tk_handle_audit_prune, &f->admin, rq);
+	st = tk_msg_status(an);
+	*count = *anchor = 0;
+	if (st == TK_ST_OK) {
+		*count = an_uint(an, TK_KEY_COUNT);
+		*anchor = an_uint(an, TK_KEY_SEQ);
+	} else
+		assert_non_null(tk_msg_get_text(an, TK_KEY_REASON));
+	tk_msg_free(&an);
+	return (st);
+}
+
+/* the event, result and reason of the newest audit row */
+static void
+newest_row(struct fixture *f, char *event, char *result, char *reason,
+    size_t len)
+{
+	sqlite3 *db = audit_open(f);
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT event, result, "
+	    "reason FROM audit ORDER BY seq DESC LIMIT 1", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(event, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(result, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(reason, len, "%s", (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void
+test_audit_prune_request(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char event[TK_REASON_MAX + 1], result[TK_REASON_MAX + 1];
+	char reason[TK_REASON_MAX + 1];
+	uint64_t count, anchor, rows, bad;
+
+	enroll_active(f, "alice", 0, NULL, &e);	/* rows 1, 2 at T0 */
+	f->now = T0 + 86400;
+	assert_int_equal(audit_verify(f, &count, &bad), TK_ST_OK); /* 3 */
+	/* the rows of T0 go; the anchor is row 2 */
+	assert_int_equal(audit_prune(f, (uint64_t)T0 + 3600, &count, &anchor),
+	    TK_ST_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(anchor, 2);
+	/* the newest row records the prune */
+	newest_row(f, event, result, reason, sizeof(reason));
+	assert_string_equal(event, "audit_prune");
+	assert_string_equal(result, "ok");
+	assert_string_equal(reason, "removed 2 rows before "
+	    "2027-01-15T09:00:10Z, anchor seq 2");
+	assert_int_equal(audit_count(f, NULL, NULL), 2);
+	/* the kept rows verify, from the anchor */
+	assert_int_equal(audit_verify(f, &rows, &bad), TK_ST_OK);
+	assert_int_equal(rows, 2);
+	assert_int_equal(bad, 0);
+	/* nothing older left: 0 removed, the anchor reported, audited */
+	assert_int_equal(audit_prune(f, (uint64_t)T0 + 3600, &count, &anchor),
+	    TK_ST_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(anchor, 2);
+	assert_int_equal(audit_count(f, "audit_prune", "ok"), 2);
+	/* a day later, everything before now: only the new row is left */
+	f->now = T0 + 2 * 86400;
+	assert_int_equal(audit_prune(f, (uint64_t)f->now, &count, &anchor),
+	    TK_ST_OK);
+	assert_int_equal(count, 4);	/* verify, prune, verify, prune */
+	assert_int_equal(anchor, 6);
+	assert_int_equal(audit_count(f, NULL, NULL), 1);
+	assert_int_equal(audit_verify(f, &rows, &bad), TK_ST_OK);
+	assert_int_equal(rows, 1);
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_audit_prune_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct enrolled e;
+	char event[TK_REASON_MAX + 1], result[TK_REASON_MAX + 1];
+	char reason[TK_REASON_MAX + 1];
+	uint64_t count, anchor;
+	tk_msg_t *rq;
+
+	enroll_active(f, "alice", 0, NULL, &e);	/* rows 1, 2 at T0 */
+	f->now = T0 + 86400;
+	/* UNTIL 0 or in the future: refused, audited, nothing removed */
+	assert_int_equal(audit_prune(f, 0, &count, &anchor),
+	    TK_ST_BAD_REQUEST);
+	assert_int_equal(audit_prune(f, (uint64_t)f->now + 1, &count,
+	    &anchor), TK_ST_BAD_REQUEST);
+	assert_int_equal(audit_count(f, "audit_prune", "bad_request"), 2);
+	assert_int_equal(audit_count(f, NULL, NULL), 4);
+	/* not for a self caller: denied by the role table, and audited */
+	rq = rq_new(TK_MSG_AUDIT_PRUNE, NULL);
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_UNTIL,
+	    (uint64_t)f->now), 0);
+	assert_int_equal(dispatch_as(f, &f->alice, rq), TK_ST_DENIED);
+	assert_int_equal(tk_dispatch_lookup(TK_MSG_AUDIT_PRUNE)->role,
+	    TK_ROLE_ADMIN);
+	newest_row(f, event, result, reason, sizeof(reason));
+	assert_string_equal(event, "denied");
+	assert_string_equal(reason, "AUDIT_PRUNE");
+	assert_int_equal(audit_count(f, NULL, NULL), 5);
+	/* a broken chain is not pruned: what it would remove is evidence */
+	db_exec(f, "UPDATE audit SET user = 'mallory' WHERE seq = 2");
+	assert_int_equal(audit_prune(f, (uint64_t)f->now, &count, &anchor),
+	    TK_ST_BAD_REQUEST);
+	newest_row(f, event, result, reason, sizeof(reason));
+	assert_string_equal(event, "audit_prune");
+	assert_string_equal(result, "broken");
+	assert_string_equal(reason, "nothing removed: chain broken at row 2");
+	assert_int_equal(audit_count(f, NULL, NULL), 6);
+	/* a broken clock: nothing is decided */
+	f->clock_broken = true;
+	rq = rq_new(TK_MSG_AUDIT_PRUNE, NULL);
+	assert_int_equal(tk_msg_set_uint(rq, TK_KEY_UNTIL, 1), 0);
+	{
+		tk_msg_t *an = NULL;
+
+		assert_int_not_equal(tk_handle_audit_prune(&f->d, &f->admin,
+		    rq, &an), 0);
+		assert_null(an);
+	}
+	tk_msg_free(&rq);
+	f->clock_broken = false;
+}
+
 static void
 test_granted_only_from_grant_use(void **state)
 {
@@ -726,6 +868,8 @@ main(void)
 		T(test_audit_export_request),
 		T(test_backup_request),
 		T(test_granted_only_from_grant_use),
+		T(test_audit_prune_request),
+		T(test_audit_prune_refused),
 	};
 #undef T
 

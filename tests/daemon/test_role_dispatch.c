@@ -49,6 +49,12 @@ static const struct {
 	{ TK_MSG_GRANT_LIST,		{ NO, NO, NO, OK, OK } },
 	{ TK_MSG_GRANT_USE,		{ NO, OK, NO, OK, OK } },
 	{ TK_MSG_BACKUP,		{ NO, NO, NO, NO, OK } },
+	{ TK_MSG_AUDIT_PRUNE,		{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_FIDO2_ENROLL_BEGIN,	{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_FIDO2_ENROLL_FINISH,	{ NO, NO, NO, OK, OK } },
+	{ TK_MSG_FIDO2_BEGIN,		{ NO, OK, NO, OK, OK } },
+	{ TK_MSG_FIDO2_FINISH,		{ NO, OK, NO, OK, OK } },
+	{ TK_MSG_CRED_REINSTATE,	{ NO, NO, NO, OK, OK } },
 };
 
 #define NMATRIX	(sizeof(matrix) / sizeof(matrix[0]))

@@ -17,8 +17,9 @@ echo "1..1"
     "$work" "$seeds" >"$name.fuzz.log" 2>&1
 rc=$?
 sed 's/^/# /' "$name.fuzz.log"
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$name.fuzz.log")
 if [ "$rc" -eq 0 ]; then
-	echo "ok 1 - $name ran ${seconds}s without a finding"
+	echo "ok 1 - $name ran ${seconds}s without a finding (${execs:-?} executions)"
 else
 	echo "not ok 1 - $name: finding or failure (exit $rc), see $name-*"
 fi

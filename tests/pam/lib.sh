@@ -541,10 +541,12 @@ PWRAP_LOCK=/tmp/tokend-tests.pam_wrapper.lock
 # (preloaded into the driver only).  Sets PAM_RESULT (the name, e.g.
 # PAM_SUCCESS), PAM_OUT and PAM_ERR (the driver's stderr: prompts and
 # messages).  With PAM_AS="UID" the driver runs as that uid and gid.
+# PAM_PRELOAD: more libraries to preload into the driver (fido2.sh: the
+# soft key's shim).
 pam_run() {
 	local service=$1 user=$2 pre rc
 	shift 2
-	pre=$PAM_WRAPPER_LIB
+	pre=$PAM_WRAPPER_LIB${PAM_PRELOAD:+:$PAM_PRELOAD}
 	local -a envs=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d")
 	if [ "$TK_NSS" = 1 ]; then
 		pre=$pre:$NSS_WRAPPER_LIB

@@ -1743,6 +1743,193 @@ test_backup(void **state)
 	assert_int_equal(db_int(path, "SELECT COUNT(*) FROM credentials"), 1);
 }
 
+/* ---------------------------------------------------------------- */
+/* audit retention: prune the oldest rows, keep an anchor */
+
+/* prune in its own transaction; checks the count and the anchor */
+static void
+prune(struct fx *f, int64_t before, uint64_t want_count,
+    uint64_t want_anchor)
+{
+	uint64_t count = 99, anchor = 99;
+
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_audit_prune(f->s, before, &count, &anchor),
+	    0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(count, want_count);
+	assert_int_equal(anchor, want_anchor);
+}
+
+static void
+test_audit_prune_middle(void **state)
+{
+	struct fx *f = *state;
+	uint64_t count = 99, anchor = 99;
+
+	open_ok(f);
+	make_chain(f);			/* seq 1..5 at T0..T0+4 */
+	/* argument checks, and no change outside a transaction */
+	assert_int_equal(tk_store_audit_prune(f->s, T0 + 2, &count, &anchor),
+	    TK_ERR_INVAL);
+	assert_int_equal(count, 0);
+	assert_int_equal(anchor, 0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_audit_prune(f->s, 0, &count, &anchor),
+	    TK_ERR_INVAL);
+	assert_int_equal(tk_store_audit_prune(f->s, T0, NULL, &anchor),
+	    TK_ERR_INVAL);
+	assert_int_equal(tk_store_audit_prune(f->s, T0, &count, NULL),
+	    TK_ERR_INVAL);
+	tk_store_rollback(f->s);
+	/* a rolled-back prune changes nothing */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_audit_prune(f->s, T0 + 2, &count, &anchor),
+	    0);
+	assert_int_equal(count, 2);
+	tk_store_rollback(f->s);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit"),
+	    CHAIN_ROWS);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit_anchor"),
+	    0);
+	/* rows at T0 and T0+1 go; the anchor is row 2 */
+	prune(f, T0 + 2, 2, 2);
+	assert_int_equal(db_int(f->db, "SELECT MIN(seq) FROM audit"), 3);
+	assert_int_equal(db_int(f->db, "SELECT seq FROM audit_anchor"), 2);
+	verify_ok(f, CHAIN_ROWS - 2);
+	/* the chain goes on from the newest row, across a reopen */
+	open_ok(f);
+	append(f, &golden_ev1);
+	assert_int_equal(db_int(f->db, "SELECT MAX(seq) FROM audit"),
+	    CHAIN_ROWS + 1);
+	verify_ok(f, CHAIN_ROWS - 1);
+}
+
+static void
+test_audit_prune_all(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	make_chain(f);
+	prune(f, T0 + 100, CHAIN_ROWS, CHAIN_ROWS);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit"), 0);
+	verify_ok(f, 0);
+	/* the next row chains to the anchor: seq 6, after row 5's MAC */
+	append(f, &golden_ev2);
+	assert_int_equal(db_int(f->db, "SELECT seq FROM audit"),
+	    CHAIN_ROWS + 1);
+	verify_ok(f, 1);
+	open_ok(f);
+	append(f, &golden_ev1);
+	verify_ok(f, 2);
+	/* a changed anchor breaks the first kept row */
+	db_exec(f->db, "UPDATE audit_anchor SET mac = zeroblob(32)");
+	verify_bad(f, CHAIN_ROWS + 1);
+}
+
+static void
+test_audit_prune_anchor_tampered(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	make_chain(f);
+	prune(f, T0 + 2, 2, 2);
+	verify_ok(f, CHAIN_ROWS - 2);
+	/* another MAC: the first kept row (3) no longer chains */
+	db_exec(f->db, "CREATE TABLE saved AS SELECT * FROM audit_anchor;"
+	    "UPDATE audit_anchor SET mac = zeroblob(32)");
+	verify_bad(f, 3);
+	db_exec(f->db, "DELETE FROM audit_anchor;"
+	    "INSERT INTO audit_anchor SELECT * FROM saved;");
+	verify_ok(f, CHAIN_ROWS - 2);
+	/* another sequence number: row 3 is not the one expected */
+	db_exec(f->db, "UPDATE audit_anchor SET seq = 1");
+	verify_bad(f, 3);
+	db_exec(f->db, "UPDATE audit_anchor SET seq = 3");
+	verify_bad(f, 3);
+	/* the anchor removed: the chain would start at 1 */
+	db_exec(f->db, "DELETE FROM audit_anchor");
+	verify_bad(f, 3);
+}
+
+static void
+test_audit_prune_deleted_kept_row(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	make_chain(f);
+	prune(f, T0 + 2, 2, 2);
+	/* the first kept row deleted: the gap shows at row 4 */
+	db_exec(f->db, "CREATE TABLE saved AS SELECT * FROM audit "
+	    "WHERE seq = 3; DELETE FROM audit WHERE seq = 3");
+	verify_bad(f, 4);
+	db_exec(f->db, "INSERT INTO audit SELECT * FROM saved;"
+	    "DROP TABLE saved");
+	verify_ok(f, CHAIN_ROWS - 2);
+	db_exec(f->db, "DELETE FROM audit WHERE seq = 4");
+	verify_bad(f, 5);
+}
+
+static void
+test_audit_prune_twice(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	make_chain(f);
+	prune(f, T0 + 1, 1, 1);
+	verify_ok(f, CHAIN_ROWS - 1);
+	prune(f, T0 + 3, 2, 3);
+	assert_int_equal(db_int(f->db, "SELECT seq FROM audit_anchor"), 3);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit_anchor"),
+	    1);
+	verify_ok(f, CHAIN_ROWS - 3);
+	append(f, &golden_ev1);
+	verify_ok(f, CHAIN_ROWS - 2);
+	/* nothing older left: count 0, the anchor stays and is reported */
+	prune(f, T0 + 3, 0, 3);
+	verify_ok(f, CHAIN_ROWS - 2);
+}
+
+static void
+test_audit_prune_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	open_ok(f);
+	prune(f, T0, 0, 0);		/* an empty trail */
+	make_chain(f);
+	prune(f, T0, 0, 0);		/* no row before T0 */
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit"),
+	    CHAIN_ROWS);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit_anchor"),
+	    0);
+	verify_ok(f, CHAIN_ROWS);
+}
+
+static void
+test_audit_prune_prefix_only(void **state)
+{
+	struct fx *f = *state;
+	struct tk_audit_event ev = golden_ev1;
+	static const int64_t times[] = { 0, 5, 1, 2 };
+	size_t i;
+
+	open_ok(f);
+	/* the clock went back after row 2: rows 3 and 4 are older */
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		ev.time = T0 + times[i];
+		append(f, &ev);
+	}
+	/* only row 1 goes: removing 3 and 4 would leave a gap */
+	prune(f, T0 + 3, 1, 1);
+	assert_int_equal(db_int(f->db, "SELECT COUNT(*) FROM audit"), 3);
+	verify_ok(f, 3);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1799,6 +1986,13 @@ main(void)
 		T(test_grants),
 		T(test_audit_read_filters),
 		T(test_backup),
+		T(test_audit_prune_middle),
+		T(test_audit_prune_all),
+		T(test_audit_prune_anchor_tampered),
+		T(test_audit_prune_deleted_kept_row),
+		T(test_audit_prune_twice),
+		T(test_audit_prune_nothing),
+		T(test_audit_prune_prefix_only),
 	};
 
 	if (sodium_init() < 0)

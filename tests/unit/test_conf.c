@@ -123,7 +123,7 @@ test_defaults(void **state)
 	assert_string_equal(c->fido2_uv, "required");
 	assert_string_equal(c->fido2_allowed_aaguids, "");
 	assert_int_equal(c->fido2_wait, 30);
-	assert_string_equal(c->factors, "totp");
+	assert_string_equal(c->factors, "fido2,totp");
 	assert_false(c->nullok);
 	assert_int_equal(c->timeout, 10);
 	assert_false(c->cue);
@@ -328,7 +328,7 @@ test_bad_values(void **state)
 	/* nothing changed */
 	assert_int_equal(fx->c.idle_timeout, 10);
 	assert_string_equal(fx->c.socket, "/run/tokend/socket");
-	assert_string_equal(fx->c.factors, "totp");
+	assert_string_equal(fx->c.factors, "fido2,totp");
 	assert_int_equal(tk_conf_set(&fx->c, "pam", "timeout", "7", fx->err,
 	    sizeof(fx->err)), 0);
 	assert_int_equal(fx->c.timeout, 7);

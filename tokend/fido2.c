@@ -1,0 +1,416 @@
+/*
+ * fido2.c -- FIDO2 attestation and assertion verification (fido2.h).
+ *
+ * Invariants this file MUST keep:
+ *  1. Nothing is accepted by default: every libfido2 call that can fail
+ *     is checked, and only a verify call that returned FIDO_OK gives
+ *     TK_FIDO2_OK.
+ *  2. The relying party is the configured rp_id and the client data
+ *     hash the challenge tokend issued, never values the caller sent.
+ *  3. Attestation format "none" is refused (it proves nothing about the
+ *     key model, so allowed_aaguids could not be enforced).
+ *  4. The public key and credential id kept are exactly those of the
+ *     verified attested credential data, within the limits of proto.h.
+ *  5. No device is opened; the signature counter of an assertion is
+ *     returned, not judged (the store's clone check does that).
+ *  6. Authenticator data is exactly its structure (WebAuthn 6.1): the
+ *     attested credential data only in an attestation, the extensions
+ *     only when flagged, nothing after them (libfido2 leaves trailing
+ *     bytes unread).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cbor.h>
+#include <fido.h>
+#include <fido/eddsa.h>
+#include <fido/es256.h>
+#include <fido/rs256.h>
+
+#include "err.h"
+#include "fido2.h"
+#include "log.h"
+
+void
+tk_fido2_init(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	fido_init(0);
+	done = true;
+}
+
+int
+tk_fido2_alg_parse(const char *name, int *alg)
+{
+	*alg = 0;
+	if (name == NULL)
+		return (TK_ERR_INVAL);
+	if (strcmp(name, "es256") == 0)
+		*alg = TK_FIDO2_ES256;
+	else if (strcmp(name, "eddsa") == 0)
+		*alg = TK_FIDO2_EDDSA;
+	else if (strcmp(name, "rs256") == 0)
+		*alg = TK_FIDO2_RS256;
+	else
+		return (TK_ERR_INVAL);
+	return (0);
+}
+
+const char *
+tk_fido2_alg_name(int alg)
+{
+	switch (alg) {
+	case TK_FIDO2_ES256:	return ("es256");
+	case TK_FIDO2_EDDSA:	return ("eddsa");
+	case TK_FIDO2_RS256:	return ("rs256");
+	}
+	return (NULL);
+}
+
+int
+tk_fido2_uv_parse(const char *name, int *uv)
+{
+	*uv = 0;
+	if (name == NULL)
+		return (TK_ERR_INVAL);
+	if (strcmp(name, "required") == 0)
+		*uv = TK_UV_REQUIRED;
+	else if (strcmp(name, "preferred") == 0)
+		*uv = TK_UV_PREFERRED;
+	else if (strcmp(name, "discouraged") == 0)
+		*uv = TK_UV_DISCOURAGED;
+	else
+		return (TK_ERR_INVAL);
+	return (0);
+}
+
+const char *
+tk_fido2_uv_name(int uv)
+{
+	switch (uv) {
+	case TK_UV_REQUIRED:	return ("required");
+	case TK_UV_PREFERRED:	return ("preferred");
+	case TK_UV_DISCOURAGED:	return ("discouraged");
+	}
+	return (NULL);
+}
+
+/* the COSE algorithm of enum tk_fido2_alg, or 0 */
+static int
+tk_fido2_cose(int alg)
+{
+	switch (alg) {
+	case TK_FIDO2_ES256:	return (COSE_ES256);
+	case TK_FIDO2_EDDSA:	return (COSE_EDDSA);
+	case TK_FIDO2_RS256:	return (COSE_RS256);
+	}
+	return (0);
+}
+
+#define TK_FIDO2_AUTHDATA_HEAD	37	/* rpIdHash, flags, counter */
+#define TK_FIDO2_FLAG_AT	0x40u	/* attested credential data */
+#define TK_FIDO2_FLAG_ED	0x80u	/* extensions */
+
+/* the length of the CBOR map at p (len bytes), or 0 when there is none */
+static size_t
+tk_fido2_cbor_map_len(const unsigned char *p, size_t len)
+{
+	struct cbor_load_result res;
+	cbor_item_t *item;
+	bool map;
+
+	if (len == 0 || (item = cbor_load(p, len, &res)) == NULL)
+		return (0);
+	map = cbor_isa_map(item);
+	cbor_decref(&item);
+	return (map && res.read <= len ? res.read : 0);
+}
+
+/* invariant 6: `attested' for an attestation, not for an assertion */
+static bool
+tk_fido2_authdata_exact(const unsigned char *ad, size_t len, bool attested)
+{
+	size_t off = TK_FIDO2_AUTHDATA_HEAD, id_len, n;
+	unsigned flags;
+
+	if (len < off)
+		return (false);
+	flags = ad[32];
+	if (((flags & TK_FIDO2_FLAG_AT) != 0) != attested)
+		return (false);
+	if (attested) {
+		/* AAGUID, credential id length and id, COSE key */
+		if (len - off < TK_FIDO2_AAGUID_BYTES + 2)
+			return (false);
+		off += TK_FIDO2_AAGUID_BYTES;
+		id_len = (size_t)ad[off] << 8 | ad[off + 1];
+		off += 2;
+		if (len - off < id_len)
+			return (false);
+		off += id_len;
+		if ((n = tk_fido2_cbor_map_len(ad + off, len - off)) == 0)
+			return (false);
+		off += n;
+	}
+	if ((flags & TK_FIDO2_FLAG_ED) != 0) {
+		if ((n = tk_fido2_cbor_map_len(ad + off, len - off)) == 0)
+			return (false);
+		off += n;
+	}
+	return (off == len);
+}
+
+/* a copy of n bytes (n > 0) into *out */
+static int
+tk_fido2_dup(const unsigned char *p, size_t n, unsigned char **out,
+    size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if ((*out = malloc(n)) == NULL)
+		return (TK_ERR_NOMEM);
+	memcpy(*out, p, n);
+	*outlen = n;
+	return (0);
+}
+
+/* invariant 4: the verified credential's public data into *c */
+static int
+tk_fido2_cred_extract(const fido_cred_t *cred, const char *fmt, int alg,
+    struct tk_cred *c, enum tk_fido2_verdict *verdict, const char **why)
+{
+	const unsigned char *id, *pk, *aaguid;
+	size_t id_len, pk_len;
+	int r;
+
+	id = fido_cred_id_ptr(cred);
+	id_len = fido_cred_id_len(cred);
+	pk = fido_cred_pubkey_ptr(cred);
+	pk_len = fido_cred_pubkey_len(cred);
+	aaguid = fido_cred_aaguid_ptr(cred);
+	if (id == NULL || id_len == 0 || id_len > TK_FIDO2_CRED_ID_MAX ||
+	    pk == NULL || pk_len == 0 || pk_len > TK_FIDO2_PUBKEY_MAX ||
+	    aaguid == NULL ||
+	    fido_cred_aaguid_len(cred) != TK_FIDO2_AAGUID_BYTES ||
+	    strlen(fmt) > TK_SHORT_TEXT_MAX) {
+		*verdict = TK_FIDO2_BAD;
+		*why = "credential id, public key or AAGUID out of range";
+		return (0);
+	}
+	if ((r = tk_fido2_dup(id, id_len, &c->cred_id,
+	    &c->cred_id_len)) != 0 ||
+	    (r = tk_fido2_dup(pk, pk_len, &c->pubkey, &c->pubkey_len)) != 0)
+		return (r);
+	memcpy(c->aaguid, aaguid, TK_FIDO2_AAGUID_BYTES);
+	memcpy(c->fmt, fmt, strlen(fmt) + 1);
+	c->flags = fido_cred_flags(cred);
+	c->sign_count = fido_cred_sigcount(cred);
+	c->algorithm = alg;
+	*verdict = TK_FIDO2_OK;
+	*why = NULL;
+	return (0);
+}
+
+int
+tk_fido2_verify_attestation(const char *rp_id,
+    const unsigned char cdh[TK_FIDO2_CHALLENGE_BYTES],
+    const struct tk_fido2_attestation *att, bool uv_required,
+    struct tk_cred *c, enum tk_fido2_verdict *verdict, const char **why)
+{
+	fido_cred_t *cred = NULL;
+	int cose, fr, r;
+
+	*verdict = TK_FIDO2_BAD;
+	*why = "attestation does not verify";
+	if (rp_id == NULL || cdh == NULL || att == NULL || c == NULL ||
+	    att->fmt == NULL || att->authdata == NULL)
+		return (TK_ERR_INVAL);
+	/* invariant 3 */
+	if (strcmp(att->fmt, "none") == 0) {
+		*verdict = TK_FIDO2_REFUSED;
+		*why = "attestation format none refused";
+		return (0);
+	}
+	if ((cose = tk_fido2_cose(att->alg)) == 0) {
+		*why = "unknown algorithm";
+		return (0);
+	}
+	if (att->sig == NULL || att->sig_len == 0) {
+		*why = "attestation signature missing";
+		return (0);
+	}
+	if ((cred = fido_cred_new()) == NULL)
+		return (TK_ERR_NOMEM);
+	/* the type first: libfido2 checks the attested key against it */
+	if ((fr = fido_cred_set_type(cred, cose)) != FIDO_OK ||
+	    (fr = fido_cred_set_rp(cred, rp_id, NULL)) != FIDO_OK ||
+	    (fr = fido_cred_set_clientdata_hash(cred, cdh,
+	    TK_FIDO2_CHALLENGE_BYTES)) != FIDO_OK) {
+		r = fr == FIDO_ERR_INTERNAL ? TK_ERR_NOMEM : TK_ERR_INVAL;
+		goto fail;
+	}
+	if (!tk_fido2_authdata_exact(att->authdata, att->authdata_len, true) ||
+	    (fr = fido_cred_set_authdata_raw(cred, att->authdata,
+	    att->authdata_len)) != FIDO_OK) {
+		*why = "authenticator data malformed or of another algorithm";
+		r = 0;
+		goto fail;
+	}
+	if ((fr = fido_cred_set_fmt(cred, att->fmt)) != FIDO_OK) {
+		*why = "unknown attestation format";
+		r = 0;
+		goto fail;
+	}
+	if ((fr = fido_cred_set_sig(cred, att->sig, att->sig_len)) != FIDO_OK ||
+	    (att->x5c != NULL && att->x5c_len > 0 &&
+	    (fr = fido_cred_set_x509(cred, att->x5c,
+	    att->x5c_len)) != FIDO_OK)) {
+		*why = "attestation signature or certificate malformed";
+		r = 0;
+		goto fail;
+	}
+	/* UV is judged below, to tell a policy refusal from a bad one */
+	if (att->x5c != NULL && att->x5c_len > 0)
+		fr = fido_cred_verify(cred);
+	else
+		fr = fido_cred_verify_self(cred);
+	if (fr != FIDO_OK) {
+		tk_log(LOG_DEBUG, "fido2: attestation: %s", fido_strerr(fr));
+		*why = fr == FIDO_ERR_INVALID_SIG ?
+		    "attestation signature does not verify" :
+		    "attestation does not match the challenge, relying "
+		    "party or flags";
+		r = 0;
+		goto fail;
+	}
+	if (uv_required && (fido_cred_flags(cred) & TK_FIDO2_FLAG_UV) == 0) {
+		*verdict = TK_FIDO2_REFUSED;
+		*why = "user verification required but not performed";
+		r = 0;
+		goto fail;
+	}
+	r = tk_fido2_cred_extract(cred, att->fmt, att->alg, c, verdict, why);
+fail:
+	fido_cred_free(&cred);
+	return (r);
+}
+
+/* fido_assert_verify() against the stored raw public key of `c' */
+static int
+tk_fido2_assert_check(const fido_assert_t *a, const struct tk_cred *c,
+    int *fr)
+{
+	es256_pk_t *es = NULL;
+	eddsa_pk_t *ed = NULL;
+	rs256_pk_t *rs = NULL;
+	int r = 0;
+
+	*fr = FIDO_ERR_INVALID_ARGUMENT;
+	switch (c->algorithm) {
+	case TK_FIDO2_ES256:
+		if ((es = es256_pk_new()) == NULL)
+			return (TK_ERR_NOMEM);
+		if ((*fr = es256_pk_from_ptr(es, c->pubkey,
+		    c->pubkey_len)) == FIDO_OK)
+			*fr = fido_assert_verify(a, 0, COSE_ES256, es);
+		es256_pk_free(&es);
+		break;
+	case TK_FIDO2_EDDSA:
+		if ((ed = eddsa_pk_new()) == NULL)
+			return (TK_ERR_NOMEM);
+		if ((*fr = eddsa_pk_from_ptr(ed, c->pubkey,
+		    c->pubkey_len)) == FIDO_OK)
+			*fr = fido_assert_verify(a, 0, COSE_EDDSA, ed);
+		eddsa_pk_free(&ed);
+		break;
+	case TK_FIDO2_RS256:
+		if ((rs = rs256_pk_new()) == NULL)
+			return (TK_ERR_NOMEM);
+		if ((*fr = rs256_pk_from_ptr(rs, c->pubkey,
+		    c->pubkey_len)) == FIDO_OK)
+			*fr = fido_assert_verify(a, 0, COSE_RS256, rs);
+		rs256_pk_free(&rs);
+		break;
+	default:
+		r = TK_ERR_INVAL;
+		break;
+	}
+	return (r);
+}
+
+int
+tk_fido2_verify_assertion(const char *rp_id,
+    const unsigned char cdh[TK_FIDO2_CHALLENGE_BYTES],
+    const struct tk_cred *c, const struct tk_fido2_assertion *as,
+    bool uv_required, enum tk_fido2_verdict *verdict, const char **why,
+    uint32_t *sign_count)
+{
+	fido_assert_t *a = NULL;
+	uint8_t flags;
+	int fr, r;
+
+	*verdict = TK_FIDO2_BAD;
+	*why = "assertion does not verify";
+	*sign_count = 0;
+	if (rp_id == NULL || cdh == NULL || c == NULL || as == NULL ||
+	    c->kind != TK_CRED_FIDO2 || c->pubkey == NULL ||
+	    c->pubkey_len == 0 || as->authdata == NULL || as->sig == NULL)
+		return (TK_ERR_INVAL);
+	if ((a = fido_assert_new()) == NULL)
+		return (TK_ERR_NOMEM);
+	if ((fr = fido_assert_set_rp(a, rp_id)) != FIDO_OK ||
+	    (fr = fido_assert_set_clientdata_hash(a, cdh,
+	    TK_FIDO2_CHALLENGE_BYTES)) != FIDO_OK ||
+	    (fr = fido_assert_set_count(a, 1)) != FIDO_OK ||
+	    (fr = fido_assert_set_up(a, FIDO_OPT_TRUE)) != FIDO_OK ||
+	    (fr = fido_assert_set_uv(a, uv_required ? FIDO_OPT_TRUE :
+	    FIDO_OPT_OMIT)) != FIDO_OK) {
+		r = fr == FIDO_ERR_INTERNAL ? TK_ERR_NOMEM : TK_ERR_INVAL;
+		goto fail;
+	}
+	if (!tk_fido2_authdata_exact(as->authdata, as->authdata_len, false) ||
+	    fido_assert_set_authdata_raw(a, 0, as->authdata,
+	    as->authdata_len) != FIDO_OK) {
+		*why = "authenticator data malformed";
+		r = 0;
+		goto fail;
+	}
+	if (fido_assert_set_sig(a, 0, as->sig, as->sig_len) != FIDO_OK) {
+		*why = "signature malformed";
+		r = 0;
+		goto fail;
+	}
+	/* the flags first, for a precise reason; verify checks them too */
+	flags = fido_assert_flags(a, 0);
+	if ((flags & TK_FIDO2_FLAG_UP) == 0) {
+		*why = "user presence missing";
+		r = 0;
+		goto fail;
+	}
+	if (uv_required && (flags & TK_FIDO2_FLAG_UV) == 0) {
+		*why = "user verification missing";
+		r = 0;
+		goto fail;
+	}
+	if ((r = tk_fido2_assert_check(a, c, &fr)) != 0)
+		goto fail;
+	if (fr != FIDO_OK) {
+		tk_log(LOG_DEBUG, "fido2: assertion: %s", fido_strerr(fr));
+		*why = fr == FIDO_ERR_INVALID_SIG ? "bad signature" :
+		    "relying party or flags do not match";
+		goto fail;
+	}
+	*sign_count = fido_assert_sigcount(a, 0);
+	*verdict = TK_FIDO2_OK;
+	*why = NULL;
+
+	r = 0; /* success */
+fail:
+	fido_assert_free(&a);
+	return (r);
+}
