@@ -44,9 +44,11 @@ $INST_SYSCONFDIR/tokend/tokend.conf
 $INST_DOCDIR/tokend.conf.example $INST_DOCDIR/pam-configs/tokend
 $INST_DOCDIR/pam-configs/second-factor
 $INST_DOCDIR/integration.md $INST_DOCDIR/integration.ja.md
-$INST_DOCDIR/admin.md $INST_DOCDIR/admin.ja.md"
+$INST_DOCDIR/admin.md $INST_DOCDIR/admin.ja.md
+$INST_DOCDIR/deployment.md $INST_DOCDIR/deployment.ja.md
+$INST_PKGDATADIR/schema-pg.sql"
 dirs="$INST_SBINDIR $INST_PAMMODDIR $INST_MANDIR $INST_LOCALEDIR $INST_DOCDIR
-$INST_SYSCONFDIR/tokend"
+$INST_SYSCONFDIR/tokend $INST_PKGDATADIR"
 if [ "$INST_UNITDIR" != no ]; then
 	want_644="$want_644 $INST_UNITDIR/tokend.service $INST_UNITDIR/tokend.socket"
 	dirs="$dirs $INST_UNITDIR"

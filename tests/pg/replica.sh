@@ -28,7 +28,7 @@ PRIMARY_SOCK=$PG_SOCK
 # primary_conninfo (-R), on its own socket directory
 mkdir -p "$R/sock" && chown nobody "$R" "$R/sock"
 pg_as_owner "$PG_BIN/pg_basebackup" -h "$PRIMARY_SOCK" -U postgres \
-    -D "$R/data" -R -X stream >/dev/null 2>&1
+    -D "$R/data" -R -X stream -c fast >/dev/null 2>&1
 ok $? "pg_basebackup -R makes the replica"
 sed -i "s|^unix_socket_directories = .*|unix_socket_directories = '$R/sock'|" \
     "$R/data/postgresql.conf"
