@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -185,4 +186,109 @@ tk_adm_call(struct tk_adm *c, const tk_msg_t *req, const char *what,
 		return (ex);
 	}
 	return (TK_EXIT_OK);
+}
+
+int
+tk_adm_oom(void)
+{
+	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
+	return (TK_EXIT_FAIL);
+}
+
+int
+tk_adm_incomplete(void)
+{
+	fprintf(stderr, "tokenadm: %s\n", _("incomplete answer"));
+	return (TK_EXIT_FAIL);
+}
+
+int
+tk_adm_each_page(struct tk_adm *c, uint32_t type, enum tk_key list,
+    const char *user, tk_adm_page_fn_t *fn, void *arg)
+{
+	tk_msg_t *req = NULL, *ans = NULL;
+	size_t got;
+	uint64_t offset = 0;
+	bool more;
+	int ex;
+
+	do {
+		if ((req = tk_msg_new(TK_DIR_REQUEST, type)) == NULL ||
+		    (user != NULL &&
+		    tk_msg_set_text(req, TK_KEY_USER, user) != 0) ||
+		    tk_msg_set_uint(req, TK_KEY_OFFSET, offset) != 0) {
+			ex = tk_adm_oom();
+			goto fail;
+		}
+		if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
+			goto fail;
+		tk_msg_free(&req);
+		got = tk_msg_count(ans, list);
+		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
+			more = false;
+		if (more && got == 0) {
+			/* a daemon that promises more but sends none */
+			ex = tk_adm_incomplete();
+			goto fail;
+		}
+		if ((ex = fn(arg, &ans)) != TK_EXIT_OK)
+			goto fail;
+		tk_msg_free(&ans);
+		offset += got;
+	} while (more);
+
+	ex = TK_EXIT_OK; /* success */
+ fail:
+	tk_msg_free(&req);
+	tk_msg_free(&ans);
+	return (ex);
+}
+
+/* the pages read so far, for tk_adm_fetch_pages() */
+struct page_set {
+	tk_msg_t	**pages;
+	size_t		  npages;
+};
+
+static int
+page_keep(void *arg, tk_msg_t **ansp)
+{
+	struct page_set *ps = arg;
+	tk_msg_t **np;
+
+	if ((np = reallocarray(ps->pages, ps->npages + 1,
+	    sizeof(*np))) == NULL)
+		return (tk_adm_oom());
+	ps->pages = np;
+	ps->pages[ps->npages++] = *ansp;
+	*ansp = NULL;
+	return (TK_EXIT_OK);
+}
+
+int
+tk_adm_fetch_pages(struct tk_adm *c, uint32_t type, enum tk_key list,
+    const char *user, tk_msg_t ***pagesp, size_t *npagesp)
+{
+	struct page_set ps = { NULL, 0 };
+	int ex;
+
+	*pagesp = NULL;
+	*npagesp = 0;
+	if ((ex = tk_adm_each_page(c, type, list, user, page_keep,
+	    &ps)) != TK_EXIT_OK) {
+		tk_adm_pages_free(&ps.pages, &ps.npages);
+		return (ex);
+	}
+	*pagesp = ps.pages;
+	*npagesp = ps.npages;
+	return (TK_EXIT_OK);
+}
+
+void
+tk_adm_pages_free(tk_msg_t ***pagesp, size_t *npagesp)
+{
+	while (*npagesp > 0)
+		tk_msg_free(&(*pagesp)[--*npagesp]);
+	free(*pagesp);
+	*pagesp = NULL;
 }

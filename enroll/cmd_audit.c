@@ -50,12 +50,6 @@ static const char *const csv_head[] = {
 };
 #define NCOLS	(sizeof(csv_head) / sizeof(csv_head[0]))
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
 /* n decimal digits at s; -1 when one is not a digit */
 static int
@@ -137,7 +131,7 @@ audit_verify(struct tk_adm *c, int argc, char **argv)
 	if (argc - optind != 0)
 		return (tk_adm_usage("audit", _("too many arguments")));
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_AUDIT_VERIFY)) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)
@@ -375,7 +369,7 @@ audit_export(struct tk_adm *c, int argc, char **argv)
 		    (until != 0 &&
 		    tk_msg_set_uint(req, TK_KEY_UNTIL, (uint64_t)until) != 0) ||
 		    tk_msg_set_uint(req, TK_KEY_SEQ, after) != 0) {
-			ex = oom();
+			ex = tk_adm_oom();
 			goto fail;
 		}
 		if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
@@ -495,7 +489,7 @@ audit_prune(struct tk_adm *c, int argc, char **argv)
 
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_AUDIT_PRUNE)) == NULL ||
 	    tk_msg_set_uint(req, TK_KEY_UNTIL, (uint64_t)before) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)

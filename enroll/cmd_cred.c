@@ -19,12 +19,6 @@
 #define NUM_MAX		24	/* a uint64_t in decimal, with NUL */
 #define LIST_COLS	11
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
 /* Parses options of a command with no options of its own. */
 static int
@@ -222,14 +216,14 @@ list_table(tk_msg_t *const *pages, size_t npages)
 	head[9] = _("SIGN COUNT");
 	head[10] = _("KEY MODEL");
 	if ((t = tk_table_new(LIST_COLS, head)) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	for (p = 0; p < npages; p++)
 		for (i = 0; i < tk_msg_count(pages[p], TK_KEY_CREDS); i++) {
 			if (record_row(t,
 			    tk_msg_record(pages[p], TK_KEY_CREDS, i)) != 0) {
-				ex = oom();
+				ex = tk_adm_oom();
 				goto fail;
 			}
 			if (record_suspended(tk_msg_record(pages[p],
@@ -246,69 +240,6 @@ list_table(tk_msg_t *const *pages, size_t npages)
 	ex = TK_EXIT_OK; /* success */
  fail:
 	tk_table_free(&t);
-	return (ex);
-}
-
-/*
- * Reads every page of CRED_LIST (TK_LIST_PAGE records each) into
- * *pagesp.  Returns an exit code; on success the caller frees the pages.
- */
-static int
-list_fetch(struct tk_adm *c, const char *user, tk_msg_t ***pagesp,
-    size_t *npagesp)
-{
-	tk_msg_t *req = NULL, *ans = NULL, **pages = NULL, **np;
-	size_t npages = 0, got;
-	uint64_t offset = 0;
-	bool more;
-	int ex;
-
-	*pagesp = NULL;
-	*npagesp = 0;
-	do {
-		if ((req = tk_msg_new(TK_DIR_REQUEST,
-		    TK_MSG_CRED_LIST)) == NULL ||
-		    (user != NULL &&
-		    tk_msg_set_text(req, TK_KEY_USER, user) != 0) ||
-		    tk_msg_set_uint(req, TK_KEY_OFFSET, offset) != 0) {
-			ex = oom();
-			goto fail;
-		}
-		if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
-			goto fail;
-		tk_msg_free(&req);
-		got = tk_msg_count(ans, TK_KEY_CREDS);
-		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
-			more = false;
-		if (more && got == 0) {
-			/* a daemon that promises more but sends none */
-			fprintf(stderr, "tokenadm: %s\n",
-			    _("incomplete answer"));
-			ex = TK_EXIT_FAIL;
-			goto fail;
-		}
-		if ((np = reallocarray(pages, npages + 1,
-		    sizeof(*pages))) == NULL) {
-			ex = oom();
-			goto fail;
-		}
-		pages = np;
-		pages[npages++] = ans;
-		ans = NULL;
-		offset += got;
-	} while (more);
-	*pagesp = pages;
-	*npagesp = npages;
-	pages = NULL;
-	npages = 0;
-
-	ex = TK_EXIT_OK; /* success */
- fail:
-	while (npages > 0)
-		tk_msg_free(&pages[--npages]);
-	free(pages);
-	tk_msg_free(&req);
-	tk_msg_free(&ans);
 	return (ex);
 }
 
@@ -331,15 +262,14 @@ tk_cmd_list(struct tk_adm *c, int argc, char **argv)
 		if (tk_adm_check_text(user, TK_USER_MAX) != 0)
 			return (tk_adm_usage("list", _("invalid user name")));
 	}
-	if ((ex = list_fetch(c, user, &pages, &npages)) != TK_EXIT_OK)
+	if ((ex = tk_adm_fetch_pages(c, TK_MSG_CRED_LIST, TK_KEY_CREDS, user,
+	    &pages, &npages)) != TK_EXIT_OK)
 		return (ex);
 	ex = c->json ? list_json(pages, npages) : list_table(pages, npages);
 	/* emergency grants show under the table (JSON keeps its shape) */
 	if (ex == TK_EXIT_OK && !c->json)
 		ex = tk_adm_grants_show(c, user, true);
-	while (npages > 0)
-		tk_msg_free(&pages[--npages]);
-	free(pages);
+	tk_adm_pages_free(&pages, &npages);
 	return (ex);
 }
 
@@ -386,7 +316,7 @@ tk_cmd_revoke(struct tk_adm *c, int argc, char **argv)
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0 ||
 	    (all ? tk_msg_set_bool(req, TK_KEY_ALL, true) :
 	    tk_msg_set_uint(req, TK_KEY_CRED, cred)) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
@@ -437,7 +367,7 @@ tk_cmd_unlock(struct tk_adm *c, int argc, char **argv)
 
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_USER_UNLOCK)) == NULL ||
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)

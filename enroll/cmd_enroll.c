@@ -35,12 +35,6 @@ struct enroll {
 	uint64_t	 digits;	/* 0: tokend's default */
 };
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
 /*
  * Parses the arguments of "enroll".  Returns TK_EXIT_OK, ARGS_HELP, or
@@ -125,7 +119,7 @@ send_confirm(struct tk_adm *c, const char *user, uint64_t cred,
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0 ||
 	    tk_msg_set_uint(req, TK_KEY_CRED, cred) != 0 ||
 	    tk_msg_set_text(req, TK_KEY_CODE, code) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	ex = tk_adm_exchange(c, req, ansp);
@@ -280,7 +274,7 @@ tk_cmd_enroll(struct tk_adm *c, int argc, char **argv)
 	    tk_msg_set_uint(req, TK_KEY_DIGITS, e.digits) != 0) ||
 	    (e.algorithm != NULL &&
 	    tk_msg_set_text(req, TK_KEY_ALGORITHM, e.algorithm) != 0)) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, e.user, &ans)) != TK_EXIT_OK)

@@ -96,12 +96,6 @@ enum verify {
 	VERIFY_PIN		/* the key's PIN, typed on the tty */
 };
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
 /* What a libfido2 error means, for the administrator. */
 static const char *
@@ -321,7 +315,7 @@ find_key(unsigned wait_s, char **pathp)
 	*pathp = NULL;
 	deadline = now_ms() + (int64_t)wait_s * MS_PER_S;
 	if ((di = fido_dev_info_new(KEYS_MAX)) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	for (;;) {
 		if ((r = fido_dev_info_manifest(di, KEYS_MAX, &n)) !=
 		    FIDO_OK) {
@@ -351,7 +345,7 @@ find_key(unsigned wait_s, char **pathp)
 	}
 	if ((*pathp = strdup(fido_dev_info_path(fido_dev_info_ptr(di,
 	    0)))) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 	ex = TK_EXIT_OK; /* success */
@@ -369,7 +363,7 @@ open_key(const char *path, fido_dev_t **devp)
 
 	*devp = NULL;
 	if ((dev = fido_dev_new()) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	if ((r = fido_dev_open(dev, path)) != FIDO_OK) {
 		fprintf(stderr, _("tokenadm: cannot open the security key "
 		    "%s: %s\n"), path, key_error(r));
@@ -718,7 +712,7 @@ finish_request(const struct fido2_enroll *e, const struct begin *b,
 	    (x5c_len > 0 && tk_msg_set_bytes(req, TK_KEY_X5C,
 	    fido_cred_x5c_ptr(cred), x5c_len) != 0)) {
 		tk_msg_free(&req);
-		return (oom());
+		return (tk_adm_oom());
 	}
 	*reqp = req;
 	return (TK_EXIT_OK);
@@ -803,7 +797,7 @@ print_enrolled(struct tk_adm *c, const struct fido2_enroll *e,
 	atext = tk_aaguid_text(ag, aglen, aaguid);
 	model = tk_aaguid_model(ag, aglen);
 	if ((id64 = malloc(B64_MAX(idlen))) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	b64url(id, idlen, id64);
 
 	if (c->json) {
@@ -840,7 +834,7 @@ print_enrolled(struct tk_adm *c, const struct fido2_enroll *e,
 	printf(_("Credential %" PRIu64 " of %s is %s.\n"), cred, e->user,
 	    state);
 	if ((t = tk_table_new(2, NULL)) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 #define ROW(name, value)						\
@@ -848,7 +842,7 @@ print_enrolled(struct tk_adm *c, const struct fido2_enroll *e,
 		cells[0] = (name);					\
 		cells[1] = (value);					\
 		if (tk_table_add(t, cells) != 0) {			\
-			ex = oom();					\
+			ex = tk_adm_oom();					\
 			goto out;					\
 		}							\
 	} while (0)
@@ -1000,7 +994,7 @@ tk_cmd_enroll_fido2(struct tk_adm *c, int argc, char **argv)
 	    (e.label != NULL &&
 	    tk_msg_set_text(req, TK_KEY_LABEL, e.label) != 0) ||
 	    (e.uv != NULL && tk_msg_set_text(req, TK_KEY_UV, e.uv) != 0)) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 	if ((ex = tk_adm_call(c, req, e.user, &ans)) != TK_EXIT_OK)
@@ -1026,7 +1020,7 @@ tk_cmd_enroll_fido2(struct tk_adm *c, int argc, char **argv)
 		goto out;
 	}
 	if ((ci = fido_cbor_info_new()) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 	if ((r = fido_dev_get_cbor_info(dev, ci)) != FIDO_OK) {
@@ -1043,7 +1037,7 @@ tk_cmd_enroll_fido2(struct tk_adm *c, int argc, char **argv)
 	if ((ex = arrange_uv(&e, dev, b.uv, pin, &how)) != TK_EXIT_OK)
 		goto out;
 	if ((cred = fido_cred_new()) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 	if ((ex = cred_setup(cred, &b, e.user, algs[ai].cose, ans)) !=
@@ -1294,7 +1288,7 @@ tk_cmd_devices(struct tk_adm *c, int argc, char **argv)
 
 	fido_init(0);
 	if ((di = fido_dev_info_new(KEYS_MAX)) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	if ((r = fido_dev_info_manifest(di, KEYS_MAX, &n)) != FIDO_OK) {
 		fprintf(stderr, _("tokenadm: cannot list the security keys: "
 		    "%s\n"), fido_strerr(r));
@@ -1309,7 +1303,7 @@ tk_cmd_devices(struct tk_adm *c, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		fido_cbor_info_free(&ci);
 		if ((ci = fido_cbor_info_new()) == NULL) {
-			ex = oom();
+			ex = tk_adm_oom();
 			goto out;
 		}
 		key_ask(fido_dev_info_ptr(di, i), ci, &k);
@@ -1321,7 +1315,7 @@ tk_cmd_devices(struct tk_adm *c, int argc, char **argv)
 			if (i > 0)
 				fputc('\n', stdout);
 			if (key_print(&k) != 0) {
-				ex = oom();
+				ex = tk_adm_oom();
 				goto out;
 			}
 		}
@@ -1373,7 +1367,7 @@ tk_cmd_reinstate(struct tk_adm *c, int argc, char **argv)
 	    TK_MSG_CRED_REINSTATE)) == NULL ||
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0 ||
 	    tk_msg_set_uint(req, TK_KEY_CRED, cred) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto out;
 	}
 	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)

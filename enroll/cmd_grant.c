@@ -18,12 +18,6 @@
 #define GRANT_COLS	5
 #define DURATION_MAX	(UINT64_C(366) * 86400)	/* parser bound, s */
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
 int
 tk_adm_parse_duration(const char *s, uint64_t *out)
@@ -114,7 +108,7 @@ tk_cmd_grant(struct tk_adm *c, int argc, char **argv)
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0 ||
 	    tk_msg_set_uint(req, TK_KEY_DURATION, duration) != 0 ||
 	    tk_msg_set_text(req, TK_KEY_REASON, reason) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
@@ -173,7 +167,7 @@ tk_cmd_revoke_grant(struct tk_adm *c, int argc, char **argv)
 		return (tk_adm_usage("revoke-grant", _("invalid user name")));
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_GRANT_REVOKE)) == NULL ||
 	    tk_msg_set_text(req, TK_KEY_USER, user) != 0) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
@@ -193,65 +187,6 @@ tk_cmd_revoke_grant(struct tk_adm *c, int argc, char **argv)
 
 	ex = TK_EXIT_OK; /* success */
  fail:
-	tk_msg_free(&req);
-	tk_msg_free(&ans);
-	return (ex);
-}
-
-/* GRANT_LIST, every page; the caller frees *ansp */
-static int
-grants_fetch(struct tk_adm *c, const char *user, tk_msg_t ***pagesp,
-    size_t *npagesp)
-{
-	tk_msg_t *req = NULL, *ans = NULL, **pages = NULL, **np;
-	size_t npages = 0, got;
-	uint64_t offset = 0;
-	bool more;
-	int ex;
-
-	*pagesp = NULL;
-	*npagesp = 0;
-	do {
-		if ((req = tk_msg_new(TK_DIR_REQUEST,
-		    TK_MSG_GRANT_LIST)) == NULL ||
-		    (user != NULL &&
-		    tk_msg_set_text(req, TK_KEY_USER, user) != 0) ||
-		    tk_msg_set_uint(req, TK_KEY_OFFSET, offset) != 0) {
-			ex = oom();
-			goto fail;
-		}
-		if ((ex = tk_adm_call(c, req, user, &ans)) != TK_EXIT_OK)
-			goto fail;
-		tk_msg_free(&req);
-		got = tk_msg_count(ans, TK_KEY_GRANTS);
-		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
-			more = false;
-		if (more && got == 0) {
-			fprintf(stderr, "tokenadm: %s\n",
-			    _("incomplete answer"));
-			ex = TK_EXIT_FAIL;
-			goto fail;
-		}
-		if ((np = reallocarray(pages, npages + 1,
-		    sizeof(*pages))) == NULL) {
-			ex = oom();
-			goto fail;
-		}
-		pages = np;
-		pages[npages++] = ans;
-		ans = NULL;
-		offset += got;
-	} while (more);
-	*pagesp = pages;
-	*npagesp = npages;
-	pages = NULL;
-	npages = 0;
-
-	ex = TK_EXIT_OK; /* success */
- fail:
-	while (npages > 0)
-		tk_msg_free(&pages[--npages]);
-	free(pages);
 	tk_msg_free(&req);
 	tk_msg_free(&ans);
 	return (ex);
@@ -307,7 +242,7 @@ grants_table(tk_msg_t *const *pages, size_t npages, bool quiet)
 	head[3] = _("BY UID");
 	head[4] = _("REASON");
 	if ((t = tk_table_new(GRANT_COLS, head)) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	for (p = 0; p < npages; p++)
@@ -325,7 +260,7 @@ grants_table(tk_msg_t *const *pages, size_t npages, bool quiet)
 			}
 			cells[4] = tk_msg_get_text(rec, TK_KEY_REASON);
 			if (tk_table_add(t, cells) != 0) {
-				ex = oom();
+				ex = tk_adm_oom();
 				goto fail;
 			}
 		}
@@ -348,7 +283,8 @@ tk_adm_grants_show(struct tk_adm *c, const char *user, bool quiet)
 	size_t npages = 0, i, p;
 	int ex;
 
-	if ((ex = grants_fetch(c, user, &pages, &npages)) != TK_EXIT_OK)
+	if ((ex = tk_adm_fetch_pages(c, TK_MSG_GRANT_LIST, TK_KEY_GRANTS, user,
+	    &pages, &npages)) != TK_EXIT_OK)
 		return (ex);
 	if (c->json && !quiet) {
 		tk_json_init(&j, stdout);
@@ -362,9 +298,7 @@ tk_adm_grants_show(struct tk_adm *c, const char *user, bool quiet)
 		ex = tk_json_finish(&j) == 0 ? TK_EXIT_OK : TK_EXIT_FAIL;
 	} else
 		ex = grants_table(pages, npages, quiet);
-	while (npages > 0)
-		tk_msg_free(&pages[--npages]);
-	free(pages);
+	tk_adm_pages_free(&pages, &npages);
 	return (ex);
 }
 

@@ -338,19 +338,7 @@ tk_report_prev_month(int64_t now, int64_t *since, int64_t *until)
 /* ---------------------------------------------------------------- */
 /* the calls to tokend */
 
-static int
-oom(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("out of memory"));
-	return (TK_EXIT_FAIL);
-}
 
-static int
-incomplete(void)
-{
-	fprintf(stderr, "tokenadm: %s\n", _("incomplete answer"));
-	return (TK_EXIT_FAIL);
-}
 
 /* every audit row of the month, page by page */
 static int
@@ -371,7 +359,7 @@ fetch_audit(struct tk_adm *c, struct tk_report *r)
 		    tk_msg_set_uint(req, TK_KEY_UNTIL,
 		    (uint64_t)r->until) != 0 ||
 		    tk_msg_set_uint(req, TK_KEY_SEQ, after) != 0) {
-			ex = oom();
+			ex = tk_adm_oom();
 			goto fail;
 		}
 		if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)
@@ -381,7 +369,7 @@ fetch_audit(struct tk_adm *c, struct tk_report *r)
 		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
 			more = false;
 		if (more && n == 0) {
-			ex = incomplete();
+			ex = tk_adm_incomplete();
 			goto fail;
 		}
 		for (i = 0; i < n; i++) {
@@ -389,7 +377,7 @@ fetch_audit(struct tk_adm *c, struct tk_report *r)
 			/* the cursor only moves forward */
 			if (tk_msg_get_uint(rec, TK_KEY_SEQ, &seq) != 0 ||
 			    seq <= after) {
-				ex = incomplete();
+				ex = tk_adm_incomplete();
 				goto fail;
 			}
 			after = seq;
@@ -398,7 +386,7 @@ fetch_audit(struct tk_adm *c, struct tk_report *r)
 			    tk_msg_get_text(rec, TK_KEY_USER),
 			    tk_msg_get_text(rec, TK_KEY_RESULT),
 			    tk_msg_get_text(rec, TK_KEY_REASON)) != 0) {
-				ex = oom();
+				ex = tk_adm_oom();
 				goto fail;
 			}
 		}
@@ -412,61 +400,38 @@ fetch_audit(struct tk_adm *c, struct tk_report *r)
 	return (ex);
 }
 
+/* one CRED_LIST page into the report */
+static int
+report_cred_page(void *arg, tk_msg_t **ansp)
+{
+	struct tk_report *r = arg;
+	const tk_msg_t *rec;
+	uint64_t id, created, used;
+	size_t i;
+
+	for (i = 0; i < tk_msg_count(*ansp, TK_KEY_CREDS); i++) {
+		rec = tk_msg_record(*ansp, TK_KEY_CREDS, i);
+		if (tk_msg_get_uint(rec, TK_KEY_CRED, &id) != 0)
+			id = 0;
+		if (tk_msg_get_uint(rec, TK_KEY_CREATED, &created) != 0)
+			created = 0;
+		if (tk_msg_get_uint(rec, TK_KEY_LAST_USED, &used) != 0)
+			used = 0;
+		if (tk_report_cred(r, tk_msg_get_text(rec, TK_KEY_USER), id,
+		    tk_msg_get_text(rec, TK_KEY_KIND),
+		    tk_msg_get_text(rec, TK_KEY_LABEL),
+		    tk_msg_get_text(rec, TK_KEY_STATE), created, used) != 0)
+			return (tk_adm_oom());
+	}
+	return (TK_EXIT_OK);
+}
+
 /* every credential, page by page (as tokenadm list) */
 static int
 fetch_creds(struct tk_adm *c, struct tk_report *r)
 {
-	tk_msg_t *req = NULL, *ans = NULL;
-	const tk_msg_t *rec;
-	uint64_t offset = 0, id, created, used;
-	size_t i, n;
-	bool more;
-	int ex;
-
-	do {
-		if ((req = tk_msg_new(TK_DIR_REQUEST,
-		    TK_MSG_CRED_LIST)) == NULL ||
-		    tk_msg_set_uint(req, TK_KEY_OFFSET, offset) != 0) {
-			ex = oom();
-			goto fail;
-		}
-		if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)
-			goto fail;
-		tk_msg_free(&req);
-		n = tk_msg_count(ans, TK_KEY_CREDS);
-		if (tk_msg_get_bool(ans, TK_KEY_MORE, &more) != 0)
-			more = false;
-		if (more && n == 0) {
-			ex = incomplete();
-			goto fail;
-		}
-		for (i = 0; i < n; i++) {
-			rec = tk_msg_record(ans, TK_KEY_CREDS, i);
-			if (tk_msg_get_uint(rec, TK_KEY_CRED, &id) != 0)
-				id = 0;
-			if (tk_msg_get_uint(rec, TK_KEY_CREATED,
-			    &created) != 0)
-				created = 0;
-			if (tk_msg_get_uint(rec, TK_KEY_LAST_USED, &used) != 0)
-				used = 0;
-			if (tk_report_cred(r, tk_msg_get_text(rec, TK_KEY_USER),
-			    id, tk_msg_get_text(rec, TK_KEY_KIND),
-			    tk_msg_get_text(rec, TK_KEY_LABEL),
-			    tk_msg_get_text(rec, TK_KEY_STATE), created,
-			    used) != 0) {
-				ex = oom();
-				goto fail;
-			}
-		}
-		offset += n;
-		tk_msg_free(&ans);
-	} while (more);
-
-	ex = TK_EXIT_OK; /* success */
- fail:
-	tk_msg_free(&req);
-	tk_msg_free(&ans);
-	return (ex);
+	return (tk_adm_each_page(c, TK_MSG_CRED_LIST, TK_KEY_CREDS, NULL,
+	    report_cred_page, r));
 }
 
 /* AUDIT_VERIFY: *rows verified, *bad the first bad row (0: intact) */
@@ -478,13 +443,13 @@ fetch_chain(struct tk_adm *c, uint64_t *rows, uint64_t *bad)
 
 	*rows = *bad = 0;
 	if ((req = tk_msg_new(TK_DIR_REQUEST, TK_MSG_AUDIT_VERIFY)) == NULL) {
-		ex = oom();
+		ex = tk_adm_oom();
 		goto fail;
 	}
 	if ((ex = tk_adm_call(c, req, NULL, &ans)) != TK_EXIT_OK)
 		goto fail;
 	if (tk_msg_get_uint(ans, TK_KEY_COUNT, rows) != 0) {
-		ex = incomplete();
+		ex = tk_adm_incomplete();
 		goto fail;
 	}
 	if (tk_msg_get_uint(ans, TK_KEY_BAD_SEQ, bad) != 0)
@@ -671,7 +636,7 @@ users_table(const struct tk_report *r)
 	head[5] = _("FAILURES");
 	head[6] = _("LOCKOUTS");
 	if ((t = tk_table_new(USER_COLS, head)) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	for (i = 0; i < r->nusers; i++) {
 		u = &r->users[i];
 		if (!u->active_month)
@@ -687,7 +652,7 @@ users_table(const struct tk_report *r)
 			cells[k] = num[k];
 		}
 		if (tk_table_add(t, cells) != 0) {
-			ex = oom();
+			ex = tk_adm_oom();
 			goto fail;
 		}
 	}
@@ -723,7 +688,7 @@ unused_table(const struct tk_report *r)
 	head[4] = _("CREATED");
 	head[5] = _("LAST USED");
 	if ((t = tk_table_new(CRED_COLS, head)) == NULL)
-		return (oom());
+		return (tk_adm_oom());
 	for (i = 0; i < r->nunused; i++) {
 		cr = &r->unused[i];
 		snprintf(id, sizeof(id), "%" PRIu64, cr->id);
@@ -735,7 +700,7 @@ unused_table(const struct tk_report *r)
 		cells[5] = cr->last_used != 0 ?
 		    tk_out_time(cr->last_used, used) : _("never");
 		if (tk_table_add(t, cells) != 0) {
-			ex = oom();
+			ex = tk_adm_oom();
 			goto fail;
 		}
 	}

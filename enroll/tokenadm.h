@@ -158,6 +158,23 @@ int tk_adm_call(struct tk_adm *, const tk_msg_t *req, const char *what,
     tk_msg_t **ansp);
 /* Explains a refusal on stderr; returns TK_EXIT_FAIL. */
 int tk_adm_refused(struct tk_adm *, const tk_msg_t *ans, const char *what);
+/* "out of memory" / "incomplete answer" on stderr; return TK_EXIT_FAIL. */
+int tk_adm_oom(void);
+int tk_adm_incomplete(void);
+/*
+ * List requests paged by TK_KEY_OFFSET (CRED_LIST, GRANT_LIST; `list' is
+ * the key of their records, `user' NULL for all).  _each_page calls fn
+ * with every page in turn (fn may take *ansp, leaving NULL; it returns
+ * an exit code, and anything but TK_EXIT_OK stops the walk).
+ * _fetch_pages keeps every page in *pagesp, freed with
+ * tk_adm_pages_free().  Both return an exit code.
+ */
+typedef int tk_adm_page_fn_t(void *arg, tk_msg_t **ansp);
+int tk_adm_each_page(struct tk_adm *, uint32_t type, enum tk_key list,
+    const char *user, tk_adm_page_fn_t *fn, void *arg);
+int tk_adm_fetch_pages(struct tk_adm *, uint32_t type, enum tk_key list,
+    const char *user, tk_msg_t ***pagesp, size_t *npagesp);
+void tk_adm_pages_free(tk_msg_t ***pagesp, size_t *npagesp);
 
 /* the commands */
 int tk_cmd_init(struct tk_adm *, int, char **);

@@ -1711,20 +1711,24 @@ sq_cred_revoke_all(tk_store_t *s, const char *user, uint64_t *count)
 	return (r);
 }
 
+/*
+ * Runs statement `id', whose one parameter is the time `now', and
+ * counts the rows it changed: the expiry sweeps.
+ */
 static int
-sq_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
+sq_exec_at(struct tk_store_sqlite *q, enum tk_sqlite_st id, int64_t now,
+    const char *what, uint64_t *count)
 {
-	struct tk_store_sqlite *q = sq(s);
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = sq_stmt(q, ST_CRED_EXPIRE, &st)) != 0)
+	if ((r = sq_stmt(q, id, &st)) != 0)
 		return (r);
 	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
 		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
 		goto fail;
 	}
-	if ((r = sq_exec(q, st, "credential expiry")) != 0)
+	if ((r = sq_exec(q, st, what)) != 0)
 		goto fail;
 	*count = (uint64_t)sqlite3_changes(q->db);
 
@@ -1732,6 +1736,13 @@ sq_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
  fail:
 	sq_done(st);
 	return (r);
+}
+
+static int
+sq_cred_expire(tk_store_t *s, int64_t now, uint64_t *count)
+{
+	return (sq_exec_at(sq(s), ST_CRED_EXPIRE, now, "credential expiry",
+	    count));
 }
 
 /* after a replay check that changed nothing: which of the two it was */
@@ -2760,24 +2771,8 @@ sq_challenge_take(tk_store_t *s, uint64_t id, int purpose,
 static int
 sq_challenge_expire(tk_store_t *s, int64_t now, uint64_t *count)
 {
-	struct tk_store_sqlite *q = sq(s);
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	if ((r = sq_stmt(q, ST_CHALLENGE_EXPIRE, &st)) != 0)
-		return (r);
-	if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK) {
-		r = sq_fail(q, sqlite3_errcode(q->db), "bind");
-		goto fail;
-	}
-	if ((r = sq_exec(q, st, "challenge expiry")) != 0)
-		goto fail;
-	*count = (uint64_t)sqlite3_changes(q->db);
-
-	r = 0; /* success */
- fail:
-	sq_done(st);
-	return (r);
+	return (sq_exec_at(sq(s), ST_CHALLENGE_EXPIRE, now,
+	    "challenge expiry", count));
 }
 
 /* ---------------------------------------------------------------- */

@@ -376,9 +376,6 @@ test_every_handler_under_faults(void **state)
 	unsigned total = 0;
 	tk_msg_t *an;
 
-#ifdef TK_NO_FAULTS
-	skip();
-#endif
 	f->conf.max_failures = 100;
 	f->conf.delay_base = 0;
 	enroll_active(f, "alice", 6, NULL, &alice);
@@ -461,6 +458,17 @@ main(void)
 		T(test_every_handler_under_faults),
 	};
 
+#ifdef TK_NO_FAULTS
+	/*
+	 * A whole-script skip in TAP terms: cmocka prints a skipped case as
+	 * "not ok ... # SKIP", which automake's TAP driver counts as a
+	 * failure.
+	 */
+	(void)tests;
+	printf("1..0 # SKIP the allocator cannot be replaced under a "
+	    "sanitizer\n");
+	return (0);
+#endif
 	if (getenv("TMPDIR") == NULL && access("/dev/shm", W_OK) == 0)
 		(void)setenv("TMPDIR", "/dev/shm", 1);
 	return (cmocka_run_group_tests(tests, NULL, NULL));
