@@ -18,6 +18,14 @@ ABUSE=$REL_SRCDIR/abuse.py
 REL_SANITIZED=
 grep -q __asan_init "$TOKEND" 2>/dev/null && REL_SANITIZED=1
 
+# REL_COVERAGE: pam_tokend.so was built with --enable-coverage.  gcov's
+# runtime inside the module allocates while it writes its counters when
+# libpam unloads the module, so a failed malloc there crashes gcov, not
+# the module: the malloc sweeps skip themselves (they run in the
+# ordinary build).
+REL_COVERAGE=
+grep -q __gcov_ "$PAM_MODULE" 2>/dev/null && REL_COVERAGE=1
+
 # need_interposable: skip the whole script in a sanitizer build
 need_interposable() {
 	[ -z "$REL_SANITIZED" ] ||
