@@ -40,8 +40,11 @@ tk_faketime "2026-03-01 09:00:10"
 
 ARM=$TK_DIR/arm
 FLOG=$TK_DIR/out/tokend-fault.log
-FT_ENV=(FAKETIME_TIMESTAMP_FILE="$TK_FAKETIME_FILE" FAKETIME_NO_CACHE=1
-    FAKETIME_DONT_FAKE_MONOTONIC=1)
+# the clock stays frozen for the whole test: given in FAKETIME itself,
+# not read again from a file at every call (a read that fails under load
+# would fall back to the real clock, and the bench and tokend would then
+# disagree on the step)
+FT_ENV=(FAKETIME="$TK_FAKE_NOW" FAKETIME_DONT_FAKE_MONOTONIC=1)
 
 # start_tokend [fault]: tokend -d under faketime, faultinj when asked
 start_tokend() {
