@@ -86,9 +86,11 @@ ok $? "tokend survived the failed commit"
 nbatched=$(grep -c 'requests in one commit' "$TK_LOG")
 [ "${nbatched:-0}" -gt 0 ]
 ok $? "requests were committed in batches ($nbatched batches)"
+# how many requests shared the failed commit depends on how the 24
+# clients were scheduled (a slow build may see a batch of one): counted
+# here, and every refusal must be in the log (checked below)
 nfailed=$(grep -c 'reason="group commit failed"' "$TK_LOG")
-[ "${nfailed:-0}" -ge 2 ]
-ok $? "the failed batch held several requests, logged as internal ($nfailed)"
+diag "requests logged as refused by a failed group commit: ${nfailed:-0}"
 tk_stop
 
 start_tokend || bail "tokend did not restart"
@@ -118,6 +120,9 @@ is "$n_ok:$n_internal:$((n_ok + n_internal))" \
     "$n_ok:$n_internal:48" "every request answered ok or internal"
 [ "$n_internal" -gt 0 ]
 ok $? "some requests were refused by the failed commit ($n_internal)"
+nlogged=$(grep 'event=totp_verify' "$TK_LOG" | grep -c 'result=internal')
+[ "${nlogged:-0}" -ge "$n_internal" ]
+ok $? "every refused request was logged as internal ($nlogged lines, $n_internal refusals)"
 is "${bad:-none}" none \
     "every code answered ok was durable (replay after restart), no other outcome"
 tk_adm audit verify
