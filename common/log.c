@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -15,6 +16,9 @@ static const char	*ident = PACKAGE;
 static tk_log_fn_t	*sink_fn;
 static void		*sink_arg;
 static bool		 debug;
+
+/* the longest line the stderr sink writes, newline included */
+#define TK_LOG_LINE_MAX	16384
 
 void
 tk_log_to_syslog(const char *id, int facility)
@@ -51,6 +55,35 @@ tk_log_debug_enabled(void)
 	return (debug);
 }
 
+/*
+ * One line, one write(2): stderr is unbuffered, so three stdio calls
+ * would be three system calls a line and could interleave with the
+ * lines of another process writing to the same journal or file.
+ * Longer lines are cut and end in "...".
+ */
+static void
+tk_log_stderr(const char *fmt, va_list ap)
+{
+	char line[TK_LOG_LINE_MAX];
+	size_t len;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s: ", ident);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	len = (size_t)n;
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - len) {
+		len = sizeof(line) - 1;
+		memcpy(line + len - 3, "...", 3);
+	} else
+		len += (size_t)n;
+	line[len++] = '\n';
+	(void)fwrite(line, 1, len, stderr);
+}
+
 void
 tk_vlog(int priority, const char *fmt, va_list ap)
 {
@@ -64,9 +97,7 @@ tk_vlog(int priority, const char *fmt, va_list ap)
 		sink_fn(sink_arg, priority, fmt, ap);
 		break;
 	case SINK_STDERR:
-		fprintf(stderr, "%s: ", ident);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		tk_log_stderr(fmt, ap);
 		break;
 	}
 }
