@@ -27,12 +27,12 @@ par_run() {
 	local n=$1 threads=${2:-1} i
 	local -a pids=()
 	rm -f "$TK_DIR"/out/par.*
+	pam_driver_env
 	for i in $(seq 1 "$n"); do
 		(
 			flock 9 || exit 99
-			LD_PRELOAD=$PAM_WRAPPER_LIB PAM_WRAPPER=1 \
-			    PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d" \
-			    exec "$TK_DRIVER" -L 9 -T 60 -s tokend \
+			exec env "${PAM_ENV[@]}" \
+			    "$TK_DRIVER" -L 9 -T 60 -s tokend \
 			    -u "${PAR_USER[$i]}" -a "${PAR_CODE[$i]}" \
 			    -P "$threads"
 		) 9>"$PWRAP_LOCK" >"$TK_DIR/out/par.$i.out" \

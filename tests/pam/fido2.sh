@@ -57,8 +57,10 @@ enroll() {
 	local -a answer=()
 	[ -n "$pin" ] && answer=("PIN of the security key: =$pin")
 	FCRED=
-	SOFTKEY_KEYS=$K/$key.state LD_PRELOAD=$SK_PRELOAD \
-	    $PTYRUN 30 "${answer[@]}" -- "$TOKENADM" -c "$TK_CONF" --json \
+	# the shim is preloaded into tokenadm alone (in the sanitizer pass
+	# it is instrumented and loads only into instrumented programs)
+	$PTYRUN 30 "${answer[@]}" -- env SOFTKEY_KEYS="$K/$key.state" \
+	    LD_PRELOAD="$SK_PRELOAD" "$TOKENADM" -c "$TK_CONF" --json \
 	    enroll fido2 "$user" >"$TK_DIR/out/enroll.out" \
 	    2>"$TK_DIR/out/enroll.err" || return 1
 	FCRED=$(json_get "$(cat "$TK_DIR/out/enroll.out")" .credential)

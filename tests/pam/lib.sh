@@ -139,8 +139,12 @@ find_lib() {
 # need_wrappers: pam_wrapper is required to load the module at all
 need_wrappers() {
 	need_cmd flock
-	PAM_WRAPPER_LIB=$(find_lib libpam_wrapper.so) ||
-	    skip_all "pam_wrapper (libpam-wrapper) is not installed"
+	if [ "${TK_PAM_NO_WRAPPER:-0}" = 1 ]; then
+		PAM_WRAPPER_LIB=
+	else
+		PAM_WRAPPER_LIB=$(find_lib libpam_wrapper.so) ||
+		    skip_all "pam_wrapper (libpam-wrapper) is not installed"
+	fi
 	NSS_WRAPPER_LIB=$(find_lib libnss_wrapper.so) || NSS_WRAPPER_LIB=
 	PAM_MODDIR=
 	local d multi
@@ -537,6 +541,29 @@ auth required @MODDIR@/pam_permit.so"
 # and closes it (-L 9) once in main(), after pam_wrapper is set up.
 PWRAP_LOCK=/tmp/tokend-tests.pam_wrapper.lock
 
+# pam_driver_env [PRELOAD]: sets PAM_ENV, the env(1) arguments that
+# run the driver on the services of $TK_DIR/pam.d, with PRELOAD (':'
+# separated) and nss_wrapper (TK_NSS=1) preloaded too.  Normally that
+# is pam_wrapper; with TK_PAM_NO_WRAPPER=1 (the sanitizer pass:
+# AddressSanitizer refuses the RTLD_DEEPBIND with which pam_wrapper
+# loads libpam) the driver reads the directory itself through
+# pam_start_confdir() (TK_PAM_CONFDIR, see pamdriver.c).
+pam_driver_env() {
+	local pre=${1:-}
+	if [ "${TK_PAM_NO_WRAPPER:-0}" = 1 ]; then
+		PAM_ENV=(TK_PAM_CONFDIR="$TK_DIR/pam.d")
+	else
+		pre=$PAM_WRAPPER_LIB${pre:+:$pre}
+		PAM_ENV=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d")
+	fi
+	if [ "$TK_NSS" = 1 ]; then
+		pre=${pre:+$pre:}$NSS_WRAPPER_LIB
+		PAM_ENV+=(NSS_WRAPPER_PASSWD="$TK_DIR/passwd"
+		    NSS_WRAPPER_GROUP="$TK_DIR/group")
+	fi
+	PAM_ENV=(LD_PRELOAD="$pre" "${PAM_ENV[@]}")
+}
+
 # pam_run SERVICE USER [DRIVER-ARGS]: run the driver under pam_wrapper
 # (preloaded into the driver only).  Sets PAM_RESULT (the name, e.g.
 # PAM_SUCCESS), PAM_OUT and PAM_ERR (the driver's stderr: prompts and
@@ -544,15 +571,9 @@ PWRAP_LOCK=/tmp/tokend-tests.pam_wrapper.lock
 # PAM_PRELOAD: more libraries to preload into the driver (fido2.sh: the
 # soft key's shim).
 pam_run() {
-	local service=$1 user=$2 pre rc
+	local service=$1 user=$2 rc
 	shift 2
-	pre=$PAM_WRAPPER_LIB${PAM_PRELOAD:+:$PAM_PRELOAD}
-	local -a envs=(PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d")
-	if [ "$TK_NSS" = 1 ]; then
-		pre=$pre:$NSS_WRAPPER_LIB
-		envs+=(NSS_WRAPPER_PASSWD="$TK_DIR/passwd"
-		    NSS_WRAPPER_GROUP="$TK_DIR/group")
-	fi
+	pam_driver_env "${PAM_PRELOAD:-}"
 	# PAM_AS="UID[:GID]": run the driver as that uid and gid
 	local -a as=()
 	if [ -n "${PAM_AS:-}" ]; then
@@ -561,7 +582,7 @@ pam_run() {
 	fi
 	(
 		flock 9 || exit 99
-		exec "${as[@]}" env LD_PRELOAD="$pre" "${envs[@]}" \
+		exec "${as[@]}" env "${PAM_ENV[@]}" \
 		    "$TK_DRIVER" -L 9 -T 30 -s "$service" -u "$user" "$@"
 	) 9>"$PWRAP_LOCK" >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" \
 	    </dev/null

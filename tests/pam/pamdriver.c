@@ -9,7 +9,11 @@
  *
  * The tests run it with pam_wrapper preloaded (LD_PRELOAD on this
  * program only), so the service file comes from PAM_WRAPPER_SERVICE_DIR
- * and the real /etc/pam.d is never read.
+ * and the real /etc/pam.d is never read.  With TK_PAM_CONFDIR set to a
+ * directory it reads the service from there through pam_start_confdir()
+ * (Linux-PAM 1.4) instead, without pam_wrapper: the sanitizer pass
+ * needs that, since AddressSanitizer refuses the RTLD_DEEPBIND with
+ * which pam_wrapper loads libpam (tests/pam/lib.sh, TK_PAM_NO_WRAPPER).
  *
  * Every message the conversation receives goes to stderr as
  * "STYLE: text" (PROMPT_ECHO_OFF, PROMPT_ECHO_ON, ERROR_MSG, TEXT_INFO)
@@ -222,6 +226,19 @@ usage(void)
 	exit(2);
 }
 
+/* pam_start, or pam_start_confdir when TK_PAM_CONFDIR names a directory */
+static int
+driver_start(const struct driver *d, const struct pam_conv *conv,
+    pam_handle_t **h)
+{
+	const char *confdir;
+
+	if ((confdir = getenv("TK_PAM_CONFDIR")) != NULL && *confdir != '\0')
+		return (pam_start_confdir(d->service, d->user, conv, confdir,
+		    h));
+	return (pam_start(d->service, d->user, conv, h));
+}
+
 /* one transaction: pam_start, items, pam_authenticate, pam_end */
 static void *
 transaction(void *arg)
@@ -234,7 +251,7 @@ transaction(void *arg)
 	conv.conv = d->mode == CONV_NONE ? NULL : conversation;
 	conv.appdata_ptr = d;
 
-	rc = pam_start(d->service, d->user, &conv, &h);
+	rc = driver_start(d, &conv, &h);
 	if (rc != PAM_SUCCESS) {
 		d->result = rc;
 		fprintf(stderr, "pamdriver: pam_start: %s\n", pam_name(rc));

@@ -278,12 +278,10 @@ pam_service fido2 "auth required @MODULE@ config=@CONF@ factors=fido2"
 # (a counter of 0 twice is a key without a counter: allowed; so 5, 5)
 "$SK_CTL" set "$K_UV" counter=5 counter_mode=repeat >/dev/null
 pam_run_key() {
-	local pre=$PAM_WRAPPER_LIB:$SK_PRELOAD
+	pam_driver_env "$SK_PRELOAD"
 	(
 		flock 9 || exit 99
-		exec env LD_PRELOAD="$pre" PAM_WRAPPER=1 \
-		    PAM_WRAPPER_SERVICE_DIR="$TK_DIR/pam.d" \
-		    SOFTKEY_KEYS="$1" \
+		exec env "${PAM_ENV[@]}" SOFTKEY_KEYS="$1" \
 		    "$TK_DRIVER" -L 9 -T 30 -s fido2 -u "$2"
 	) 9>"$PWRAP_LOCK" >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" \
 	    </dev/null
