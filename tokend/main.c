@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "err.h"
 #include "fido2.h"
+#include "fido2_keycache.h"
 #include "log.h"
 #include "seal.h"
 #include "server.h"
@@ -279,6 +280,7 @@ main(int argc, char **argv)
 	status = EXIT_SUCCESS; /* success */
 fail:
 	tk_server_close(&srv);
+	tk_fido2_keycache_clear();
 	tk_store_close(&store);
 	tk_master_key_free(&key);
 	sodium_memzero(audit_key, sizeof(audit_key));

@@ -1,0 +1,495 @@
+/*
+ * test_fido2_verify.c -- tokend's assertion check (tokend/fido2.c, which
+ * verifies signatures with OpenSSL and keys cached per credential,
+ * tokend/fido2_keycache.c) against libfido2's own fido_assert_verify():
+ *
+ *  - differential: ES256, EdDSA and RS256 keys made with OpenSSL, valid
+ *    assertions and thousands of mutations of them (bits flipped in
+ *    the authenticator data, the signature or the client data hash,
+ *    truncations, another key, UV missing, extensions); the two must
+ *    reach the same verdict, except that tokend alone refuses bytes
+ *    after the authenticator data and the AT flag in an assertion
+ *    (invariant 6 of fido2.c), which libfido2 lets through;
+ *  - the cache never verifies with a stale key: the same credential id
+ *    with a new public key is judged by the new key only;
+ *  - eviction: more credentials than slots, and two ids on one slot,
+ *    all still verify.
+ * The mutations come from a fixed seed, so a failure is reproducible.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <fido.h>
+#include <fido/eddsa.h>
+#include <fido/es256.h>
+#include <fido/rs256.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "fido2.h"
+#include "fido2_keycache.h"
+#include "store.h"
+
+#define RP		"tokend.example.jp"
+#define MUTATIONS	1500	/* a key: about 4,500 cases in all */
+#define AD_MAX		128
+
+struct key {
+	int		 alg;		/* enum tk_fido2_alg */
+	EVP_PKEY	*pkey;		/* private, for signing */
+	unsigned char	 pk[300];	/* the stored public key */
+	size_t		 pk_len;
+};
+
+struct assertion {
+	unsigned char	 ad[AD_MAX];
+	size_t		 ad_len;
+	unsigned char	 cdh[TK_FIDO2_CHALLENGE_BYTES];
+	unsigned char	 sig[600];
+	size_t		 sig_len;
+};
+
+static uint64_t rng_state = 0x746f6b656e64ULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return ((uint32_t)(rng_state >> 33));
+}
+
+/* the raw public key libfido2 stores for `k' (fido_cred_pubkey_ptr) */
+static void
+key_new(struct key *k, int alg)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	size_t len;
+	unsigned char pub[65];
+
+	memset(k, 0, sizeof(*k));
+	k->alg = alg;
+	switch (alg) {
+	case TK_FIDO2_ES256:
+		assert_non_null(k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    "P-256"));
+		assert_int_equal(EVP_PKEY_get_octet_string_param(k->pkey,
+		    OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len), 1);
+		assert_int_equal(len, 65);
+		memcpy(k->pk, pub + 1, 64);	/* x || y */
+		k->pk_len = 64;
+		break;
+	case TK_FIDO2_EDDSA:
+		assert_non_null(k->pkey = EVP_PKEY_Q_keygen(NULL, NULL,
+		    "ED25519"));
+		k->pk_len = 32;
+		assert_int_equal(EVP_PKEY_get_raw_public_key(k->pkey, k->pk,
+		    &k->pk_len), 1);
+		break;
+	case TK_FIDO2_RS256:
+		assert_non_null(k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+		    (size_t)2048));
+		assert_int_equal(EVP_PKEY_get_bn_param(k->pkey,
+		    OSSL_PKEY_PARAM_RSA_N, &n), 1);
+		assert_int_equal(EVP_PKEY_get_bn_param(k->pkey,
+		    OSSL_PKEY_PARAM_RSA_E, &e), 1);
+		assert_int_equal(BN_bn2binpad(n, k->pk, 256), 256);
+		assert_int_equal(BN_bn2binpad(e, k->pk + 256, 3), 3);
+		k->pk_len = 259;		/* n || e */
+		BN_free(n);
+		BN_free(e);
+		break;
+	default:
+		fail();
+	}
+}
+
+static void
+key_free(struct key *k)
+{
+	EVP_PKEY_free(k->pkey);
+	k->pkey = NULL;
+}
+
+/* signs ad || cdh as the authenticator would */
+static void
+sign(const struct key *k, struct assertion *a)
+{
+	unsigned char msg[AD_MAX + TK_FIDO2_CHALLENGE_BYTES];
+	EVP_MD_CTX *ctx;
+
+	memcpy(msg, a->ad, a->ad_len);
+	memcpy(msg + a->ad_len, a->cdh, sizeof(a->cdh));
+	assert_non_null(ctx = EVP_MD_CTX_new());
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL,
+	    k->alg == TK_FIDO2_EDDSA ? NULL : EVP_sha256(), NULL, k->pkey), 1);
+	a->sig_len = sizeof(a->sig);
+	assert_int_equal(EVP_DigestSign(ctx, a->sig, &a->sig_len, msg,
+	    a->ad_len + sizeof(a->cdh)), 1);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* a valid assertion by k: rp id hash, flags, counter, extensions */
+static void
+assertion_new(const struct key *k, struct assertion *a, uint8_t flags,
+    const unsigned char *ext, size_t ext_len)
+{
+	unsigned int hlen;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(EVP_Digest(RP, strlen(RP), a->ad, &hlen,
+	    EVP_sha256(), NULL), 1);
+	a->ad[32] = flags;
+	a->ad[36] = (unsigned char)(1 + rng() % 200);	/* counter */
+	a->ad_len = 37;
+	assert_true(a->ad_len + ext_len <= sizeof(a->ad));
+	if (ext_len > 0)
+		memcpy(a->ad + a->ad_len, ext, ext_len);
+	a->ad_len += ext_len;
+	for (i = 0; i < sizeof(a->cdh); i++)
+		a->cdh[i] = (unsigned char)rng();
+	sign(k, a);
+}
+
+static int
+cose(int alg)
+{
+	return (alg == TK_FIDO2_ES256 ? COSE_ES256 : alg == TK_FIDO2_EDDSA ?
+	    COSE_EDDSA : COSE_RS256);
+}
+
+/* libfido2's verdict, set up as tokend sets up its request */
+static bool
+reference_ok(const struct key *k, const struct assertion *a, bool uv)
+{
+	fido_assert_t *fa;
+	es256_pk_t *es = NULL;
+	eddsa_pk_t *ed = NULL;
+	rs256_pk_t *rs = NULL;
+	const void *pk = NULL;
+	int r = FIDO_ERR_INVALID_ARGUMENT;
+
+	assert_non_null(fa = fido_assert_new());
+	assert_int_equal(fido_assert_set_rp(fa, RP), FIDO_OK);
+	assert_int_equal(fido_assert_set_clientdata_hash(fa, a->cdh,
+	    sizeof(a->cdh)), FIDO_OK);
+	assert_int_equal(fido_assert_set_count(fa, 1), FIDO_OK);
+	assert_int_equal(fido_assert_set_up(fa, FIDO_OPT_TRUE), FIDO_OK);
+	assert_int_equal(fido_assert_set_uv(fa, uv ? FIDO_OPT_TRUE :
+	    FIDO_OPT_OMIT), FIDO_OK);
+	if (fido_assert_set_authdata_raw(fa, 0, a->ad, a->ad_len) != FIDO_OK ||
+	    fido_assert_set_sig(fa, 0, a->sig, a->sig_len) != FIDO_OK)
+		goto out;
+	switch (k->alg) {
+	case TK_FIDO2_ES256:
+		assert_non_null(es = es256_pk_new());
+		if (es256_pk_from_ptr(es, k->pk, k->pk_len) == FIDO_OK)
+			pk = es;
+		break;
+	case TK_FIDO2_EDDSA:
+		assert_non_null(ed = eddsa_pk_new());
+		if (eddsa_pk_from_ptr(ed, k->pk, k->pk_len) == FIDO_OK)
+			pk = ed;
+		break;
+	default:
+		assert_non_null(rs = rs256_pk_new());
+		if (rs256_pk_from_ptr(rs, k->pk, k->pk_len) == FIDO_OK)
+			pk = rs;
+		break;
+	}
+	if (pk != NULL)
+		r = fido_assert_verify(fa, 0, cose(k->alg), pk);
+out:
+	es256_pk_free(&es);
+	eddsa_pk_free(&ed);
+	rs256_pk_free(&rs);
+	fido_assert_free(&fa);
+	return (r == FIDO_OK);
+}
+
+/* tokend's verdict for credential (id, k) */
+static bool
+tokend_ok(uint64_t id, const struct key *k, const struct assertion *a,
+    bool uv)
+{
+	struct tk_cred c;
+	struct tk_fido2_assertion as;
+	enum tk_fido2_verdict v;
+	const char *why;
+	uint32_t count;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.id = id;
+	c.kind = TK_CRED_FIDO2;
+	c.algorithm = k->alg;
+	c.pubkey = (unsigned char *)(uintptr_t)k->pk;
+	c.pubkey_len = k->pk_len;
+	as.authdata = a->ad;
+	as.authdata_len = a->ad_len;
+	as.sig = a->sig;
+	as.sig_len = a->sig_len;
+	r = tk_fido2_verify_assertion(RP, a->cdh, &c, &as, uv, &v, &why,
+	    &count);
+	assert_int_equal(r, 0);
+	if (v == TK_FIDO2_OK)
+		assert_null(why);
+	else
+		assert_non_null(why);
+	return (v == TK_FIDO2_OK);
+}
+
+static void
+agree(uint64_t id, const struct key *k, const struct assertion *a, bool uv,
+    const char *what, unsigned i)
+{
+	bool ref = reference_ok(k, a, uv), tk = tokend_ok(id, k, a, uv);
+
+	size_t j;
+
+	/* AT in an assertion: libfido2 ignores it, tokend refuses it */
+	if (a->ad_len > 32 && (a->ad[32] & 0x40) != 0) {
+		if (tk)
+			fail_msg("%s (alg %d, case %u): tokend accepts the AT "
+			    "flag in an assertion", what, k->alg, i);
+		return;
+	}
+	if (ref != tk) {
+		for (j = 0; j < a->ad_len; j++)
+			fprintf(stderr, "%02x", a->ad[j]);
+		fprintf(stderr, " (%zu bytes)\n", a->ad_len);
+		fail_msg("%s (alg %d, case %u): libfido2 %s, tokend %s", what,
+		    k->alg, i, ref ? "accepts" : "refuses",
+		    tk ? "accepts" : "refuses");
+	}
+}
+
+/* {"credProtect": 1}: an extension libfido2 ignores */
+static const unsigned char ext_ignored[] = {
+	0xa1, 0x6b, 'c', 'r', 'e', 'd', 'P', 'r', 'o', 't', 'e', 'c', 't', 0x01
+};
+/* {"hmac-secret": h'00'}, {"credBlob": h''}: known, not requested */
+static const unsigned char ext_hmac[] = {
+	0xa1, 0x6b, 'h', 'm', 'a', 'c', '-', 's', 'e', 'c', 'r', 'e', 't',
+	0x41, 0x00
+};
+static const unsigned char ext_blob[] = {
+	0xa1, 0x68, 'c', 'r', 'e', 'd', 'B', 'l', 'o', 'b', 0x40
+};
+
+static void
+differential(int alg)
+{
+	struct key k, other;
+	struct assertion good, a;
+	unsigned i, accepted = 0;
+	size_t pos;
+
+	tk_fido2_keycache_clear();
+	key_new(&k, alg);
+	key_new(&other, alg);
+
+	/* the valid ones, with and without UV required */
+	assertion_new(&k, &good, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV, NULL,
+	    0);
+	assert_true(reference_ok(&k, &good, true));
+	assert_true(tokend_ok(1, &k, &good, true));
+	assertion_new(&k, &a, TK_FIDO2_FLAG_UP, NULL, 0);
+	agree(1, &k, &a, false, "UP only, UV not required", 0);
+	assert_true(tokend_ok(1, &k, &a, false));
+	agree(1, &k, &a, true, "UP only, UV required", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+	assertion_new(&k, &a, TK_FIDO2_FLAG_UV, NULL, 0);
+	agree(1, &k, &a, false, "no UP", 0);
+	assert_false(tokend_ok(1, &k, &a, false));
+
+	/* extensions: ignored, or known and unrequested */
+	assertion_new(&k, &a, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV | 0x80,
+	    ext_ignored, sizeof(ext_ignored));
+	agree(1, &k, &a, true, "credProtect", 0);
+	assert_true(tokend_ok(1, &k, &a, true));
+	assertion_new(&k, &a, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV | 0x80,
+	    ext_hmac, sizeof(ext_hmac));
+	agree(1, &k, &a, true, "hmac-secret", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+	assertion_new(&k, &a, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV | 0x80,
+	    ext_blob, sizeof(ext_blob));
+	agree(1, &k, &a, true, "credBlob", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* another key's signature; a key of another relying party */
+	assertion_new(&other, &a, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV, NULL,
+	    0);
+	agree(1, &k, &a, true, "another key", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* trailing bytes: libfido2 accepts them, tokend does not */
+	a = good;
+	a.ad[a.ad_len++] = 0x00;
+	sign(&k, &a);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	for (i = 0; i < MUTATIONS; i++) {
+		a = good;
+		switch (rng() % 6) {
+		case 0:		/* a bit of the authenticator data */
+			pos = rng() % a.ad_len;
+			a.ad[pos] ^= (unsigned char)(1u << (rng() % 8));
+			break;
+		case 1:		/* the same, re-signed: flags and hash */
+			pos = rng() % a.ad_len;
+			a.ad[pos] ^= (unsigned char)(1u << (rng() % 8));
+			sign(&k, &a);
+			break;
+		case 2:		/* a bit of the signature */
+			pos = rng() % a.sig_len;
+			a.sig[pos] ^= (unsigned char)(1u << (rng() % 8));
+			break;
+		case 3:		/* a bit of the client data hash */
+			pos = rng() % sizeof(a.cdh);
+			a.cdh[pos] ^= (unsigned char)(1u << (rng() % 8));
+			break;
+		case 4:		/* truncated signature */
+			a.sig_len = rng() % a.sig_len;
+			break;
+		case 5:		/* truncated authenticator data */
+			a.ad_len = rng() % a.ad_len;
+			break;
+		}
+		if (a.sig_len == 0)
+			a.sig_len = 1;
+		agree(1, &k, &a, true, "mutation", i);
+		agree(1, &k, &a, false, "mutation, UV not required", i);
+		accepted += reference_ok(&k, &a, false);
+	}
+	print_message("alg %d: %u mutations, %u accepted by both (UV not "
+	    "required)\n", alg, MUTATIONS, accepted);
+	key_free(&k);
+	key_free(&other);
+}
+
+static void
+test_differential_es256(void **state)
+{
+	(void)state;
+	differential(TK_FIDO2_ES256);
+}
+
+static void
+test_differential_eddsa(void **state)
+{
+	(void)state;
+	differential(TK_FIDO2_EDDSA);
+}
+
+static void
+test_differential_rs256(void **state)
+{
+	(void)state;
+	differential(TK_FIDO2_RS256);
+}
+
+/* a credential id whose stored key changed: the new key judges */
+static void
+test_cache_never_stale(void **state)
+{
+	struct key a, b;
+	struct assertion by_a, by_b;
+	unsigned long long hits, misses;
+
+	(void)state;
+	tk_fido2_keycache_clear();
+	key_new(&a, TK_FIDO2_ES256);
+	key_new(&b, TK_FIDO2_ES256);
+	assertion_new(&a, &by_a, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV, NULL, 0);
+	assertion_new(&b, &by_b, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV, NULL, 0);
+	assert_true(tokend_ok(7, &a, &by_a, true));
+	assert_true(tokend_ok(7, &a, &by_a, true));
+	tk_fido2_keycache_stats(&hits, &misses);
+	assert_int_equal(misses, 1);
+	assert_int_equal(hits, 1);
+	/* id 7 now stores key b: a's assertion must fail */
+	assert_false(tokend_ok(7, &b, &by_a, true));
+	assert_true(tokend_ok(7, &b, &by_b, true));
+	/* one byte of the stored key differs: not the cached key */
+	b.pk[63] ^= 0x01;
+	assert_false(tokend_ok(7, &b, &by_b, true));
+	b.pk[63] ^= 0x01;
+	assert_true(tokend_ok(7, &b, &by_b, true));
+	/* another algorithm under the same id and bytes: rebuilt, refused */
+	b.alg = TK_FIDO2_EDDSA;
+	assert_false(tokend_ok(7, &b, &by_b, true));
+	b.alg = TK_FIDO2_ES256;
+	key_free(&a);
+	key_free(&b);
+	tk_fido2_keycache_clear();
+}
+
+/* more credentials than slots, and ids sharing a slot */
+static void
+test_cache_eviction(void **state)
+{
+	enum { N = TK_FIDO2_KEYCACHE_SLOTS + 300 };
+	struct key *keys;
+	struct assertion *as;
+	unsigned long long hits, misses;
+	size_t i;
+
+	(void)state;
+	tk_fido2_keycache_clear();
+	assert_non_null(keys = calloc(N, sizeof(*keys)));
+	assert_non_null(as = calloc(N, sizeof(*as)));
+	for (i = 0; i < N; i++) {
+		key_new(&keys[i], i % 3 == 0 ? TK_FIDO2_EDDSA :
+		    TK_FIDO2_ES256);
+		assertion_new(&keys[i], &as[i], TK_FIDO2_FLAG_UP |
+		    TK_FIDO2_FLAG_UV, NULL, 0);
+	}
+	/* twice over: the second round evicts and rebuilds */
+	for (i = 0; i < 2 * N; i++)
+		assert_true(tokend_ok(i % N + 1, &keys[i % N], &as[i % N],
+		    true));
+	/* each key refuses its neighbour's assertion */
+	for (i = 0; i + 1 < N; i += 97)
+		assert_false(tokend_ok(i + 1, &keys[i], &as[i + 1], true));
+	/* ids 5 and 5 + SLOTS share a slot: alternate */
+	for (i = 0; i < 10; i++) {
+		assert_true(tokend_ok(5, &keys[4], &as[4], true));
+		assert_true(tokend_ok(5 + TK_FIDO2_KEYCACHE_SLOTS,
+		    &keys[4 + TK_FIDO2_KEYCACHE_SLOTS],
+		    &as[4 + TK_FIDO2_KEYCACHE_SLOTS], true));
+	}
+	tk_fido2_keycache_stats(&hits, &misses);
+	assert_true(misses >= N);
+	for (i = 0; i < N; i++)
+		key_free(&keys[i]);
+	free(keys);
+	free(as);
+	tk_fido2_keycache_clear();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_differential_es256),
+		cmocka_unit_test(test_differential_eddsa),
+		cmocka_unit_test(test_differential_rs256),
+		cmocka_unit_test(test_cache_never_stale),
+		cmocka_unit_test(test_cache_eviction),
+	};
+
+	tk_fido2_init();
+	return (cmocka_run_group_tests_name("fido2_verify", tests, NULL,
+	    NULL));
+}
