@@ -25,8 +25,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +36,12 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "json.h"
 #include "tokenadm.h"
 
 #define EXIT_EXEC_FAILED	127	/* child could not run tokend */
+#define REPORT_MAX		1024	/* tokend -m's report line, bytes */
+#define REPORT_FIELDS_MAX	16
 
 /* invariant 1: "password=" in a conninfo, or user:password@ in a URL */
 static int
@@ -89,14 +94,82 @@ become(const char *name)
 	return (0);
 }
 
+/*
+ * tokend -m's report, one line of NAME=NUMBER pairs ("credentials=3
+ * throttle=1 ..."), as one JSON object of numbers plus "verified": true
+ * (tokend reports only after verifying the copy).  Returns 0, or -1
+ * when the line is not such a report (nothing is printed then).
+ */
+static int
+report_json(char *line)
+{
+	struct tk_json j;
+	char *names[REPORT_FIELDS_MAX], *values[REPORT_FIELDS_MAX];
+	char *tok, *eq, *save = NULL, *end;
+	unsigned long long v;
+	size_t i, n = 0;
+
+	line[strcspn(line, "\n")] = '\0';
+	for (tok = strtok_r(line, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		if (n == REPORT_FIELDS_MAX || (eq = strchr(tok, '=')) == NULL ||
+		    eq == tok || strspn(tok, "abcdefghijklmnopqrstuvwxyz_") !=
+		    (size_t)(eq - tok) || eq[1] == '\0' ||
+		    strspn(eq + 1, "0123456789") != strlen(eq + 1))
+			return (-1);
+		*eq = '\0';
+		names[n] = tok;
+		values[n++] = eq + 1;
+	}
+	if (n == 0)
+		return (-1);
+	tk_json_init(&j, stdout);
+	tk_json_object_begin(&j);
+	for (i = 0; i < n; i++) {
+		errno = 0;
+		v = strtoull(values[i], &end, 10);
+		if (errno != 0 || *end != '\0')
+			return (-1);
+		tk_json_key(&j, names[i]);
+		tk_json_uint(&j, v);
+	}
+	tk_json_key(&j, "verified");
+	tk_json_bool(&j, true);
+	tk_json_object_end(&j);
+	return (tk_json_finish(&j) == 0 ? 0 : -1);
+}
+
+/* reads fd to its end into buf (len bytes, NUL-terminated, cut) */
+static void
+report_read(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	char sink[256];
+
+	for (;;) {
+		if (got + 1 < len)
+			n = read(fd, buf + got, len - 1 - got);
+		else
+			n = read(fd, sink, sizeof(sink));	/* drain */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got + 1 < len)
+			got += (size_t)n;
+	}
+	buf[got] = '\0';
+}
+
 static int
 run_migrate(struct tk_adm *c, const char *daemon, const char *file,
     const char *to)
 {
 	char arg0[] = "tokend", arg_m[] = "-m", arg_c[] = "-c";
-	char *argv[6];
+	char *argv[6], report[REPORT_MAX];
 	pid_t pid;
-	int status, i = 0;
+	int status, i = 0, out[2];
 
 	argv[i++] = arg0;
 	if (c->conf_path != NULL) {
@@ -108,12 +181,20 @@ run_migrate(struct tk_adm *c, const char *daemon, const char *file,
 	argv[i] = NULL;
 	fflush(stdout);
 	fflush(stderr);
+	/* tokend's report comes back through a pipe: --json rewrites it */
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		fprintf(stderr, "tokenadm: pipe: %s\n", strerror(errno));
+		return (TK_EXIT_FAIL);
+	}
 	if ((pid = fork()) == -1) {
 		fprintf(stderr, "tokenadm: fork: %s\n", strerror(errno));
+		close(out[0]);
+		close(out[1]);
 		return (TK_EXIT_FAIL);
 	}
 	if (pid == 0) {
-		if ((to != NULL && setenv("TOKEND_STORE_URL", to, 1) != 0) ||
+		if (dup2(out[1], STDOUT_FILENO) == -1 ||
+		    (to != NULL && setenv("TOKEND_STORE_URL", to, 1) != 0) ||
 		    become(c->conf.user) != 0) {
 			fprintf(stderr, "tokenadm: %s: %s\n", daemon,
 			    strerror(errno));
@@ -123,14 +204,28 @@ run_migrate(struct tk_adm *c, const char *daemon, const char *file,
 		fprintf(stderr, "tokenadm: %s: %s\n", daemon, strerror(errno));
 		_exit(EXIT_EXEC_FAILED);
 	}
+	close(out[1]);
+	report_read(out[0], report, sizeof(report));
+	close(out[0]);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR) {
 			fprintf(stderr, "tokenadm: waitpid: %s\n",
 			    strerror(errno));
 			return (TK_EXIT_FAIL);
 		}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return (TK_EXIT_OK);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (!c->json) {
+			fputs(report, stdout);
+			return (TK_EXIT_OK);
+		}
+		if (report_json(report) == 0)
+			return (TK_EXIT_OK);
+		fprintf(stderr, _("tokenadm: tokend reported the migration "
+		    "in a form this tokenadm does not know; the copy was "
+		    "verified, see tokend's log\n"));
+		return (TK_EXIT_FAIL);
+	}
+	fputs(report, stdout);
 	fprintf(stderr, _("tokenadm: the migration failed; the messages "
 	    "above say why.  The SQLite store is unchanged.\n"));
 	return (TK_EXIT_FAIL);

@@ -66,6 +66,22 @@ tk_adm migrate-store --from "sqlite:$TK_DB" --to "$PG_URL" --daemon "$TOKEND"
 is "$ADM_RC" 1 "a second migration into the non-empty target is refused"
 is "$(pg_psql "SELECT count(*) FROM audit")" "$src_rows" "and it changed nothing"
 
+# --json: one object of the copied counts, into a second, empty database
+pg_psql "CREATE DATABASE tokend_json" >/dev/null
+tk_adm --json migrate-store --from "sqlite:$TK_DB" \
+    --to "host=$PG_SOCK user=postgres dbname=tokend_json" --daemon "$TOKEND"
+ok $ADM_RC "migrate-store --json copies and verifies"
+is "$(json_get "$ADM_OUT" .credentials)" "$src_creds" \
+    "--json: credentials is the number copied"
+is "$(json_get "$ADM_OUT" .audit)" "$src_rows" "--json: audit is the rows copied"
+is "$(json_get "$ADM_OUT" .throttle)" \
+    "$(sqlite3 "$TK_DB" "SELECT count(*) FROM throttle")" "--json: throttle rows"
+is "$(json_get "$ADM_OUT" .verified)" true "--json: verified is true"
+is "$(python3 -c 'import json, sys; print(sorted(json.loads(sys.argv[1])))' \
+    "$ADM_OUT")" "['anchor', 'audit', 'challenges', 'credentials', 'grants', \
+'recovery_codes', 'secrets_verified', 'throttle', 'verified']" \
+    "--json: exactly the documented fields"
+
 # tokend on PostgreSQL now
 tk_write_conf "[store]
 url = $PG_URL"
