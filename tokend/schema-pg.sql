@@ -49,6 +49,7 @@ CREATE TABLE credentials (
 );
 CREATE INDEX credentials_user ON credentials ("user");
 CREATE UNIQUE INDEX credentials_fido2_id ON credentials (cred_id) WHERE kind = 2;
+CREATE INDEX credentials_pending ON credentials (expires) WHERE state = 1;
 CREATE TABLE throttle (
 	"user" text PRIMARY KEY,
 	failures bigint NOT NULL CHECK (failures >= 0),

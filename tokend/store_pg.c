@@ -168,6 +168,8 @@ static const struct tk_pg_step tk_pg_steps[] = {
 	"CREATE INDEX credentials_user ON credentials (\"user\");"
 	"CREATE UNIQUE INDEX credentials_fido2_id ON credentials (cred_id)"
 	" WHERE kind = 2;"
+	"CREATE INDEX credentials_pending ON credentials (expires)"
+	" WHERE state = 1;"
 	"CREATE TABLE throttle ("
 	" \"user\" text PRIMARY KEY,"
 	" failures bigint NOT NULL CHECK (failures >= 0),"
@@ -289,6 +291,17 @@ enum {
 #define SQL_CRED_LIST_USER \
 	"SELECT " CRED_COLUMNS " FROM credentials " \
 	"WHERE \"user\" = $1 ORDER BY id"
+/* one page: $2 is the page size + 1 (is there more?) */
+#define SQL_CRED_PAGE_ALL \
+	"SELECT " CRED_COLUMNS " FROM credentials " \
+	"ORDER BY \"user\" COLLATE \"C\", id LIMIT $1 OFFSET $2"
+#define SQL_CRED_PAGE_USER \
+	"SELECT " CRED_COLUMNS " FROM credentials " \
+	"WHERE \"user\" = $3 ORDER BY id LIMIT $1 OFFSET $2"
+/* through credentials_pending, as the expiry sweep deletes them */
+#define SQL_CRED_PENDING_DUE \
+	"SELECT " CRED_COLUMNS " FROM credentials " \
+	"WHERE state = 1 AND expires < $1 ORDER BY id"
 #define SQL_CRED_ACTIVE \
 	"SELECT " CRED_COLUMNS " FROM credentials " \
 	"WHERE \"user\" = $1 AND kind = $2 AND state = 2 ORDER BY id"
@@ -1457,6 +1470,69 @@ pg_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
 	} else
 		sql = SQL_CRED_LIST_ALL;
 	return (cred_query(pq(s), sql, &p, "credential list", listp, np));
+}
+
+/* a listed credential carries no secret: drop the sealed blob */
+static void
+cred_drop_secret(struct tk_cred *c)
+{
+	if (c->sealed != NULL) {
+		sodium_memzero(c->sealed, c->sealed_len);
+		free(c->sealed);
+	}
+	c->sealed = NULL;
+	c->sealed_len = 0;
+}
+
+static int
+pg_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
+    struct tk_cred *page, size_t *np, bool *more)
+{
+	struct tk_cred *list = NULL;
+	struct pgp p;
+	size_t i, n = 0;
+	int r;
+
+	*np = 0;
+	*more = false;
+	if (max == 0 || max > INT64_MAX - 1 || offset > INT64_MAX)
+		return (TK_ERR_INVAL);
+	pgp_init(&p);
+	pgp_i64(&p, (int64_t)max + 1);
+	pgp_i64(&p, (int64_t)offset);
+	if (user != NULL)
+		pgp_text(&p, user);
+	if ((r = cred_query(pq(s), user != NULL ? SQL_CRED_PAGE_USER :
+	    SQL_CRED_PAGE_ALL, &p, "credential page", &list, &n)) != 0)
+		return (r);
+	/* one row more than the page says whether more follow */
+	*more = n > max;
+	for (i = 0; i < n && i < max; i++) {
+		page[i] = list[i];
+		memset(&list[i], 0, sizeof(list[i]));
+		cred_drop_secret(&page[i]);
+	}
+	*np = i;
+	tk_cred_list_free(&list, n);
+	return (0);
+}
+
+static int
+pg_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **listp,
+    size_t *np)
+{
+	struct pgp p;
+	size_t i;
+	int r;
+
+	pgp_init(&p);
+	pgp_i64(&p, now);
+	if ((r = cred_query(pq(s), SQL_CRED_PENDING_DUE, &p,
+	    "pending credentials", listp, np)) != 0)
+		return (r);
+	for (i = 0; i < *np; i++)
+		cred_drop_secret(&(*listp)[i]);
+	return (0);
 }
 
 /* state changes store.h allows; suspended is for FIDO2 only */
@@ -2630,4 +2706,6 @@ static const struct tk_store_ops tk_pg_ops = {
 	.challenge_expire = pg_challenge_expire,
 	.audit_anchor = pg_audit_verify_anchor,
 	.audit_prune = pg_audit_prune,
+	.cred_page = pg_cred_page,
+	.cred_pending_due = pg_cred_pending_due,
 };

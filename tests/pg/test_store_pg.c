@@ -526,6 +526,77 @@ test_cred_secret_revoke_expire(void **state)
 	assert_int_equal(tk_store_commit(f->s), 0);
 }
 
+/* paging (CRED_LIST) and the pending sweep, without secrets */
+static void
+test_cred_page_and_pending(void **state)
+{
+	struct fx *f = *state;
+	struct tk_cred page[3], *list = NULL;
+	uint64_t id[7];
+	size_t n = 9, i;
+	bool more = false;
+
+	id[0] = insert(f, "alice", TK_CRED_ACTIVE, "1");
+	id[1] = insert(f, "Bob", TK_CRED_ACTIVE, "2");
+	id[2] = insert(f, "alice", TK_CRED_PENDING, "3");
+	id[3] = insert(f, "alice", TK_CRED_REVOKED, NULL);
+	id[4] = insert(f, "carol", TK_CRED_PENDING, "5");
+	id[5] = insert(f, "alice", TK_CRED_ACTIVE, "6");
+	id[6] = insert(f, "Bob", TK_CRED_PENDING, "7");
+	/* all users: Bob (2), alice (4), carol (1), in pages of 3 */
+	assert_int_equal(tk_store_cred_page(f->s, NULL, 0, page, 3, &n,
+	    &more), 0);
+	assert_int_equal(n, 3);
+	assert_true(more);
+	assert_int_equal(page[0].id, id[1]);
+	assert_int_equal(page[1].id, id[6]);
+	assert_int_equal(page[2].id, id[0]);
+	for (i = 0; i < n; i++) {
+		assert_null(page[i].sealed);
+		tk_cred_clear(&page[i]);
+	}
+	assert_int_equal(tk_store_cred_page(f->s, NULL, 6, page, 3, &n,
+	    &more), 0);
+	assert_int_equal(n, 1);
+	assert_false(more);
+	assert_int_equal(page[0].id, id[4]);
+	tk_cred_clear(&page[0]);
+	/* one user, exactly one page long: no more */
+	assert_int_equal(tk_store_cred_page(f->s, "alice", 1, page, 3, &n,
+	    &more), 0);
+	assert_int_equal(n, 3);
+	assert_false(more);
+	assert_int_equal(page[0].id, id[2]);
+	assert_int_equal(page[2].id, id[5]);
+	for (i = 0; i < n; i++)
+		tk_cred_clear(&page[i]);
+	assert_int_equal(tk_store_cred_page(f->s, "nobody", 0, page, 3, &n,
+	    &more), 0);
+	assert_int_equal(n, 0);
+	assert_false(more);
+	/* pending due: before their expiry none, after it the three */
+	assert_int_equal(tk_store_cred_pending_due(f->s, T0 + 900, &list,
+	    &n), 0);
+	assert_int_equal(n, 0);
+	tk_cred_list_free(&list, n);
+	assert_int_equal(tk_store_cred_pending_due(f->s, T0 + 901, &list,
+	    &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, id[2]);
+	assert_int_equal(list[1].id, id[4]);
+	assert_int_equal(list[2].id, id[6]);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(list[i].state, TK_CRED_PENDING);
+		assert_null(list[i].sealed);
+	}
+	tk_cred_list_free(&list, n);
+	/* PostgreSQL: the sweep can use the partial index */
+	if (f->url != NULL)
+		assert_int_equal(raw_int(f, "SELECT count(*) FROM pg_indexes "
+		    "WHERE indexname = 'credentials_pending' AND indexdef LIKE "
+		    "'%(expires) WHERE (state = 1)%'"), 1);
+}
+
 static void
 test_accept_step(void **state)
 {
@@ -1226,6 +1297,7 @@ main(void)
 		T(test_cred_list_order_and_active),
 		T(test_cred_states),
 		T(test_cred_secret_revoke_expire),
+		T(test_cred_page_and_pending),
 		T(test_accept_step),
 		T(test_fido2_find_unique),
 		T(test_fido2_accept_count),
