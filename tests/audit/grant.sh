@@ -21,7 +21,7 @@ tk_faketime "2030-01-01 09:00:00"
 tk_start || bail "tokend did not start"
 pam_services
 
-sq() { sqlite3 -cmd '.timeout 5000' "$TK_DB" "$@"; }
+sq() { tk_sql "$1"; }
 
 tk_enroll_active bob || bail "enroll bob"
 

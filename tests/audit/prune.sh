@@ -19,7 +19,7 @@ tk_init || bail "tokenadm init failed: $(cat "$TK_DIR/init.out")"
 tk_faketime "2030-01-10 09:00:00"
 tk_start || bail "tokend did not start"
 
-sq() { sqlite3 -cmd '.timeout 5000' "$TK_DB" "$@"; }
+sq() { tk_sql "$1"; }
 FEB=$(date -u -d '2030-02-01 00:00:00 UTC' +%s)
 
 # ---- January: an enrollment and some queries; then February

@@ -17,7 +17,7 @@ tk_init || bail "tokenadm init failed: $(cat "$TK_DIR/init.out")"
 tk_start || bail "tokend did not start"
 pam_services
 
-sq() { sqlite3 -cmd '.timeout 5000' "$TK_DB" "$@"; }
+sq() { tk_sql "$1"; }
 codes_of() {
 	python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])["codes"]))' "$1"
 }

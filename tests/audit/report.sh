@@ -157,7 +157,7 @@ print(" ".join("%s:%s:%s" % (c["user"], c["state"], c["last_used"])
                for c in json.loads(sys.argv[1])["unused_credentials"]))' "$J")" \
     "carol:active:2030-02-01T09:00:00Z" \
     "unused for 90 days: carol's (last used at her enrollment in February)"
-n=$(sqlite3 "$TK_DB" "SELECT count(*) FROM audit WHERE time >= $(date -u -d '2030-03-01 UTC' +%s) AND time < $(date -u -d '2030-04-01 UTC' +%s)")
+n=$(tk_sql "SELECT count(*) FROM audit WHERE time >= $(date -u -d '2030-03-01 UTC' +%s) AND time < $(date -u -d '2030-04-01 UTC' +%s)")
 jis .audit_rows "$n" "audit rows: $n, the month's"
 
 adm_at "2030-06-15 09:00:00" --json audit report --month 2030-03 --unused-days 80
@@ -203,7 +203,7 @@ ADM_AS=65534:65534 tk_adm audit report --month 2030-03
 is "$ADM_RC" 1 "uid 65534: the report is refused (exit 1)"
 
 # ---- a broken chain: the report says so and exits 1
-sqlite3 "$TK_DB" "UPDATE audit SET user = 'mallory' WHERE seq = 2"
+tk_sql "UPDATE audit SET user = 'mallory' WHERE seq = 2"
 adm_at "2030-06-15 09:00:00" --json audit report --month 2030-03
 is "$ADM_RC" 1 "a broken chain: exit 1"
 is "$(json_get "$ADM_OUT" .chain.first_bad_row)" 2 "... naming row 2"

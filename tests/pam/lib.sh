@@ -229,6 +229,12 @@ tk_setup() {
 # lines are appended as given (they may add sections).  The daemon runs
 # as root in the tests, so user = root.
 tk_write_conf() {
+	local store=
+	# TK_TEST_STORE_URL (tests/pg/suites.sh): the PostgreSQL store
+	[ -n "${TK_TEST_STORE_URL:-}" ] &&
+	    store="[store]
+url = $TK_TEST_STORE_URL
+"
 	cat >"$TK_CONF" <<EOF
 # tokend.conf written by tests/pam/lib.sh
 [tokend]
@@ -238,11 +244,27 @@ master_key = $TK_KEY
 user = root
 idle_timeout = 5
 
-[throttle]
+${store}[throttle]
 delay_base = 0
 ${1:-}
 EOF
 	chmod 0644 "$TK_CONF"
+}
+
+# tk_sql SQL: runs SQL on the test's store and prints the rows, columns
+# separated by '|': sqlite3 on $TK_DB, or psql on TK_TEST_STORE_URL
+# (TK_TEST_PSQL, set by tests/pg/suites.sh).  For PostgreSQL the column
+# name user is quoted (a reserved word there) and zeroblob(N) becomes N
+# zero bytes.
+tk_sql() {
+	if [ -z "${TK_TEST_STORE_URL:-}" ]; then
+		sqlite3 -cmd '.timeout 5000' "$TK_DB" "$1"
+		return
+	fi
+	"${TK_TEST_PSQL:-psql}" -X -q -A -t -v ON_ERROR_STOP=1 \
+	    -d "$TK_TEST_STORE_URL" -c "$(printf '%s' "$1" | sed -E \
+	    -e 's/(^|[^"A-Za-z_])user([^"A-Za-z_]|$)/\1"user"\2/g' \
+	    -e "s/zeroblob\(([0-9]+)\)/decode(repeat('00', \1), 'hex')/g")"
 }
 
 # tk_init: tokenadm init (master key, directories, database)

@@ -164,7 +164,10 @@ is "$(json_get "$ADM_OUT" .users)" 2 \
     "status JSON: users 2 (alice, carol; bob's only credential is revoked)"
 is "$(json_get "$ADM_OUT" .credentials)" 2 "status JSON: credentials 2"
 is "$(json_get "$ADM_OUT" .store_ok)" true "status JSON: store_ok true"
-is "$(json_get "$ADM_OUT" .store)" sqlite "status JSON: store sqlite"
+want_store=sqlite
+[ -n "${TK_TEST_STORE_URL:-}" ] && want_store=postgresql
+is "$(json_get "$ADM_OUT" .store)" "$want_store" \
+    "status JSON: store $want_store"
 
 # ---- on a terminal: URI, QR code, then a code typed in (phone.py plays
 # the administrator's terminal and the phone)
