@@ -2,6 +2,9 @@
  * fido2.c -- the FIDO2 login step: FIDO2_BEGIN, the security key (found,
  * chosen, asked for its PIN, touched), FIDO2_FINISH.  tokend holds the
  * public keys and checks the signature; this file only talks to the key.
+ * It is built into the FIDO2 object (tokend_fido2.so), which alone
+ * links libfido2; pam_tokend.so loads it when the factor is tried
+ * (fido2_load.c, fido2_api.h).
  *
  * MUST:
  * 1. Every wait is bounded: for a key to appear (fido2_wait, never past
@@ -37,6 +40,7 @@
 #include "conv.h"
 #include "err.h"
 #include "fido2.h"
+#include "fido2_api.h"
 #include "i18n.h"
 #include "log.h"
 #include "msg.h"
@@ -828,7 +832,7 @@ assertion(const struct tk_login *l, struct challenge *ch, fido_dev_t *dev,
 }
 
 void
-tk_fido2_run(const struct tk_login *l, struct tk_pam_outcome *out,
+tk_fido2_login(const struct tk_login *l, struct tk_pam_outcome *out,
     bool *fallback)
 {
 	struct challenge ch;

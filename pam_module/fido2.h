@@ -15,7 +15,11 @@
 
 /*
  * Runs the FIDO2 factor for l->user and stores the result in *out
- * (out->factor is TK_FACTOR_FIDO2).  The person is told about every
+ * (out->factor is TK_FACTOR_FIDO2), in the FIDO2 object that it loads
+ * for the call and unloads after it (fido2_load.c).  When that object
+ * is missing, unsafe or of another version, out->err says so, the
+ * person is told that security keys cannot be used here, and
+ * *fallback is set.  The person is told about every
  * failure of the key (unless l->silent); tokend's verdicts are left to
  * login.c.
  *

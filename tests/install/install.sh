@@ -63,8 +63,15 @@ mode_of() { stat -c %a "$dest$1" 2>/dev/null || echo missing; }
 for f in $want_755; do
 	is "$(mode_of "$f")" 755 "$f is installed with mode 0755"
 done
+for mod in $INST_PAMMODDIR/pam_tokend.so $INST_PAMMODDIR/tokend_fido2.so; do
+	like "$(mode_of "$mod")" '^(755|644)$' \
+	    "$mod is installed with mode 0755 or 0644"
+done
 mod=$INST_PAMMODDIR/pam_tokend.so
-like "$(mode_of "$mod")" '^(755|644)$' "$mod is installed with mode 0755 or 0644"
+fobj=$INST_PAMMODDIR/tokend_fido2.so
+# the FIDO2 object is loaded from the module's own directory
+is "$(readelf -d "$dest$INST_PAMMODDIR/pam_tokend.so" 2>/dev/null |
+    grep -c 'NEEDED.*libfido2')" 0 "pam_tokend.so does not link libfido2"
 for f in $want_644; do
 	is "$(mode_of "$f")" 644 "$f is installed with mode 0644"
 done
@@ -99,6 +106,13 @@ PYEOF
 	syms=$(nm -D --defined-only "$dest$mod" | awk '$2 ~ /^[A-Za-z]$/ { print $3 }' | sort)
 	is "$(printf '%s\n' "$syms" | grep -v '^pam_sm_' | tr '\n' ' ')" "" \
 	    "the installed module exports nothing but pam_sm_*"
+	python3 -c 'import ctypes, os, sys
+ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_LOCAL).tk_pam_fido2_api' \
+	    "$dest$fobj" >"$tmp/dl.out" 2>&1
+	ok $? "the installed FIDO2 object loads with every symbol resolved"
+	is "$(nm -D --defined-only "$dest$fobj" |
+	    awk '$2 ~ /^[A-Za-z]$/ { print $3 }' | tr '\n' ' ')" \
+	    "tk_pam_fido2_api " "the FIDO2 object exports its entry point alone"
 else
 	skip "the installed module loads" "not installed"
 	skip "the installed module exports only pam_sm_*" "not installed"

@@ -291,4 +291,51 @@ ok $? "a key error: the TOTP prompt is offered"
 keys davekey
 pam_is tokend dave PAM_SUCCESS "dave's key still works" -a 3333
 
+# --- the FIDO2 object pam_tokend.so loads from its own directory ---
+# (fido2_load.c): missing, unsafe or foreign, the factor fails closed;
+# the TOTP code may follow (no assertion reached tokend), and must be
+# right; the key works again once the object is back.
+OBJ=$TK_DIR/tokend_fido2.so
+cp "$OBJ" "$TK_DIR/fido2.good"
+fido2_object_refused() {	# WHAT WANT-FIDO2ONLY
+	keys davekey
+	pam_run fido2only dave -a 3333
+	is "$PAM_RESULT" "$2" "FIDO2 object $1: factors=fido2 fails ($2)"
+	said "Security keys cannot be used on this computer"
+	ok $? "FIDO2 object $1: the person is told"
+	pam_run tokend dave -a "$(wrong_code "$URI")"
+	is "$PAM_RESULT" PAM_AUTH_ERR \
+	    "FIDO2 object $1: fido2,totp asks a code, and a wrong one fails"
+	said "PROMPT_ECHO_OFF: Verification code: "
+	ok $? "FIDO2 object $1: the TOTP prompt is offered"
+}
+# erin (a key and TOTP) has not logged in yet: her code of this step
+# is fresh (one login a time step per user)
+DAVE_URI=$URI
+sk erinkey --pin 5555
+enroll erin erinkey 5555 || bail "enrolling erin failed"
+tk_enroll_active erin || bail "enrolling erin's TOTP failed: $ADM_ERR"
+ERIN_URI=$URI
+URI=$DAVE_URI
+rm -f "$OBJ"
+fido2_object_refused missing PAM_AUTHINFO_UNAVAIL
+keys erinkey
+wait_step_margin
+pam_run tokend erin -a "$(totp_code "$ERIN_URI")"
+is "$PAM_RESULT" PAM_SUCCESS "FIDO2 object missing: the right TOTP code passes"
+tk_adm unlock dave >/dev/null
+cp "$TK_DIR/fido2.good" "$OBJ" && chmod 0775 "$OBJ"
+fido2_object_refused "group-writable" PAM_SERVICE_ERR
+chmod 0755 "$OBJ" && chown nobody "$OBJ"
+fido2_object_refused "not owned by root" PAM_SERVICE_ERR
+rm -f "$OBJ" && ln -s "$TK_DIR/fido2.good" "$OBJ"
+fido2_object_refused "a symbolic link" PAM_AUTHINFO_UNAVAIL
+rm -f "$OBJ" && cp "$TK_MODULE" "$OBJ"
+fido2_object_refused "of another kind (no entry point)" PAM_AUTHINFO_UNAVAIL
+tk_adm unlock dave >/dev/null
+rm -f "$OBJ" && cp "$TK_DIR/fido2.good" "$OBJ"
+keys davekey
+pam_is fido2only dave PAM_SUCCESS "the FIDO2 object back: the key works" \
+    -a 3333
+
 done_testing

@@ -19,6 +19,7 @@ unset LANGUAGE LANG
 TOKEND=$TOP_BUILDDIR/tokend/tokend
 TOKENADM=$TOP_BUILDDIR/enroll/tokenadm
 PAM_MODULE=$TOP_BUILDDIR/pam_module/.libs/pam_tokend.so
+PAM_FIDO2_OBJECT=$TOP_BUILDDIR/pam_module/.libs/tokend_fido2.so
 PAMDRIVER=$TOP_BUILDDIR/tests/pam/pamdriver
 TK_PYWIRE=$TOP_SRCDIR/tests/pam/wire.py
 
@@ -214,10 +215,13 @@ tk_setup() {
 	TK_KEY=$TK_DIR/etc/master.key
 	TK_LOG=$TK_DIR/tokend.log
 	TK_FAKETIME_FILE=$TK_DIR/faketime
-	# the module and the driver, copied where any uid can read them
+	# the module (with the FIDO2 object it loads from its own directory)
+	# and the driver, copied where any uid can read them
 	cp "$PAM_MODULE" "$TK_DIR/pam_tokend.so"
+	cp "$PAM_FIDO2_OBJECT" "$TK_DIR/tokend_fido2.so"
 	cp "$PAMDRIVER" "$TK_DIR/pamdriver"
-	chmod 0755 "$TK_DIR/pam_tokend.so" "$TK_DIR/pamdriver"
+	chmod 0755 "$TK_DIR/pam_tokend.so" "$TK_DIR/tokend_fido2.so" \
+	    "$TK_DIR/pamdriver"
 	TK_MODULE=$TK_DIR/pam_tokend.so
 	TK_DRIVER=$TK_DIR/pamdriver
 	# libpam falls back to "other" for a service without a file
