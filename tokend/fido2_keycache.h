@@ -10,7 +10,7 @@
 
 #include "store.h"
 
-/* slots of the cache: one key each, at most ~1.5 KiB an ES256 key */
+/* slots of the cache: one key each, ~2.5 KiB an ES256 key (2.5 MiB full) */
 #define TK_FIDO2_KEYCACHE_SLOTS	1024
 
 /*

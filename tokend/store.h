@@ -268,6 +268,8 @@ int tk_store_cred_revoke_all(tk_store_t *, const char *user,
 /* removes pending credentials whose expiry is before `now' */
 int tk_store_cred_expire(tk_store_t *, int64_t now, uint64_t *count);
 void tk_cred_clear(struct tk_cred *);
+/* wipes and frees the sealed secret only: a listed credential has none */
+void tk_cred_clear_secret(struct tk_cred *);
 void tk_cred_list_free(struct tk_cred **list, size_t n);
 
 /*

@@ -612,9 +612,8 @@ tk_store_challenge_expire(tk_store_t *s, int64_t now, uint64_t *count)
 	return (s->ops->challenge_expire(s, now, count));
 }
 
-/* a listed credential carries no secret */
-static void
-cred_clear_secret(struct tk_cred *c)
+void
+tk_cred_clear_secret(struct tk_cred *c)
 {
 	if (c->sealed != NULL) {
 		sodium_memzero(c->sealed, c->sealed_len);
@@ -706,7 +705,7 @@ tk_store_cred_page(tk_store_t *s, const char *user, uint64_t offset,
 		}
 		page[*n] = all[i];
 		memset(&all[i], 0, sizeof(all[i]));
-		cred_clear_secret(&page[(*n)++]);
+		tk_cred_clear_secret(&page[(*n)++]);
 	}
 	free(all);
 	return (0);
@@ -739,7 +738,7 @@ tk_store_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **list,
 		all[k] = all[i];
 		if (k != i)
 			memset(&all[i], 0, sizeof(all[i]));
-		cred_clear_secret(&all[k++]);
+		tk_cred_clear_secret(&all[k++]);
 	}
 	if (k == 0) {
 		free(all);

@@ -1459,18 +1459,6 @@ sq_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
 	return (r);
 }
 
-/* a listed credential carries no secret: drop the sealed blob */
-static void
-cred_drop_secret(struct tk_cred *c)
-{
-	if (c->sealed != NULL) {
-		sodium_memzero(c->sealed, c->sealed_len);
-		free(c->sealed);
-	}
-	c->sealed = NULL;
-	c->sealed_len = 0;
-}
-
 static int
 sq_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
     struct tk_cred *page, size_t *np, bool *more)
@@ -1497,7 +1485,7 @@ sq_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
 		}
 		if ((r = cred_from_row(q, st, &page[n])) != 0)
 			goto fail;
-		cred_drop_secret(&page[n]);
+		tk_cred_clear_secret(&page[n]);
 		n++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1548,7 +1536,7 @@ sq_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **listp,
 		}
 		if ((r = cred_from_row(q, st, &list[n])) != 0)
 			goto fail;
-		cred_drop_secret(&list[n]);
+		tk_cred_clear_secret(&list[n]);
 		n++;
 	}
 	if (rc != SQLITE_DONE) {

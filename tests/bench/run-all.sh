@@ -187,6 +187,43 @@ tokend_run "after" "$TOKEND" 0
 	echo
 } >>"$TABLE"
 
+# ------------------------------------------ tokend: FIDO2 assertions
+
+# fido2_run LABEL BINARY: FIDO2 logins only (-F 1; the bench enrolls its
+# own soft-key users), on the big store
+fido2_run() {
+	local label=$1 bin=$2 line
+	start "$bin"
+	line=$("$TBENCH" -S "$D/run/socket" -c "$CLIENTS" -t "$SECONDS_RUN" \
+	    -F 1 -P "$PID" | tee -a "$OUT/tokend-bench-fido2.txt" |
+	    grep '^RESULT_FIDO2')
+	[ "$(result verified "$line")" = yes ] || VOID=1
+	echo "| $label | $CLIENTS | $(result rate "$line") |" \
+	    "$(result median_us "$line") | $(result p99_us "$line") |" \
+	    "$(result login_median_us "$line") | $(result login_p99_us "$line") |" \
+	    "$(result replays_refused "$line")/$(result replays "$line") |" \
+	    "$(result verified "$line") |" >>"$OUT/fido2-rows"
+	stop
+}
+
+rm -f "$OUT/fido2-rows"
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	note "tokend FIDO2 (baseline $BENCH_BASELINE)"
+	fido2_run "before" "$BENCH_BASELINE"
+fi
+note "tokend FIDO2 ($TOKEND)"
+fido2_run "after" "$TOKEND"
+{
+	echo "## tokend: FIDO2 assertion verifications, $CLIENTS clients"
+	echo
+	echo "| build | clients | assertions/s | FINISH median us |" \
+	    "FINISH p99 us | login median us | login p99 us |" \
+	    "replays refused | verified |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	cat "$OUT/fido2-rows"
+	echo
+} >>"$TABLE"
+
 # ---------------------------------------------------------------- PAM
 
 # pam_point LABEL SERVICE-LINE M LOGINS: pam-bench on the frozen clock
