@@ -46,6 +46,43 @@
  * hosts is broken by the server: one transaction fails and its request
  * is refused (fail closed).
  *
+ * Group commit (store.h, tk_store_batch_*; invariant 10): a batch is one
+ * transaction, BEGIN ... COMMIT, and each request in it a SAVEPOINT,
+ * kept (RELEASEd, together with the next request's SAVEPOINT, or by the
+ * COMMIT) or rolled back to (ROLLBACK TO) to undo only that request.
+ * The locks a kept request took (its user's throttle row or advisory
+ * lock, credential and challenge rows, the audit lock) are then held
+ * until the batch commits, across the requests after it, which breaks
+ * the order the single-request path relies on (user locks first, the
+ * audit lock last): host A's batch holding the audit lock and waiting
+ * for user B's row, while host B's transaction holds that row and waits
+ * for the audit lock, is a deadlock (two hosts batching users A,B and
+ * B,A likewise).  The choice made here: a batch takes the audit lock
+ * first, in the statement that begins it (waiting as long as any
+ * transaction may, lock_timeout), and then waits for no other lock
+ * longer than TK_PG_BATCH_LOCK_WAIT (SET LOCAL lock_timeout, for the
+ * rest of the batch).  A request of the batch that needs a lock held
+ * elsewhere fails at once (SQLSTATE 55P03), its savepoint alone is
+ * rolled back, and it is refused (fail closed, an internal error at the
+ * terminal; its user tries again) while the batch goes on; the other
+ * transaction, waiting for the audit lock, gets it at the batch's
+ * COMMIT.  A transaction that does not wait is no link of a wait
+ * cycle, so batches add no deadlock: two batches are serialised by the
+ * audit lock (the chain serialises every host's appends anyway), and
+ * the single-request path keeps its order.  Ordering the users'
+ * advisory locks would not do: a batch's users are known only request
+ * by request, and credential and challenge rows are locked too.
+ * Retrying the refused request alone after the commit would hide the
+ * refusal from the user, but needs server.c to keep the request; a
+ * conflict needs one user at two hosts at the same instant, so it is
+ * rare (tests/pg/hosts_batch.sh provokes it on purpose).
+ * statement_timeout stays per statement (5 s): a statement of a request
+ * that exceeds it fails that request's savepoint only, like any failed
+ * statement; a failure outside any request (the BEGIN, a SAVEPOINT, a
+ * RELEASE, a read between requests) or a lost connection aborts the
+ * whole transaction: batch_err is set, no later request starts, and the
+ * batch commit fails, so every request of the batch is refused.
+ *
  * Connection: one connection per tokend.  tokend serves one request at
  * a time (server.c), so a pool would hold idle connections and add no
  * throughput; several tokend hosts are the pool.  Each connection gets
@@ -85,6 +122,12 @@
  *     cursor and ops->audit_walk reads the rest of it; the anchor is
  *     never read for a verify by a statement of its own while rows
  *     exist.
+ * 10. A batch holds the audit lock from its first statement and waits
+ *     for no other lock longer than TK_PG_BATCH_LOCK_WAIT.  Nothing of a
+ *     batch is kept unless its one COMMIT succeeded; when that COMMIT's
+ *     outcome is unknown the batch commit fails as in invariant 3, and
+ *     a batch whose transaction was aborted or lost (batch_err) never
+ *     opens another savepoint: it would run outside the transaction.
  */
 #include "config.h"
 
@@ -110,6 +153,8 @@
 #define TK_PG_RETRY_MS		1000	/* between two reconnect attempts */
 #define TK_PG_LOG_EVERY_MS	30000	/* repeated "still down" lines */
 #define TK_PG_LIST_FIRST	8	/* first allocation of a list */
+/* invariant 10: the longest lock wait of a request inside a batch */
+#define TK_PG_BATCH_LOCK_WAIT	"20ms"
 
 /* advisory lock keys (two int4 form): 'tkd' then a purpose */
 #define TK_PG_LOCK_CLASS_SCHEMA	0x746b6400
@@ -126,6 +171,10 @@
  * straight to 3.  Append steps {N, N + 1}; never edit a released one.
  * Each step records its version itself.  tokend/schema-pg.sql is the
  * same text for a DBA (tests/pg checks that both give the same schema).
+ * Both backends keep equal version numbers (store_migrate.c copies only
+ * between equal ones), so a PostgreSQL-only change needs a step of the
+ * SQLite schema too.  Schema 3 is not released yet: credentials_pending
+ * went into it, as into SQLite's schema 3.
  */
 struct tk_pg_step {
 	int		 from;
@@ -349,6 +398,21 @@ enum {
 #define SQL_SCHEMA_VERSION "SELECT max(version) FROM tokend_schema"
 /* invariant 5: taken before the chain head is read */
 #define SQL_AUDIT_LOCK "LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE"
+/*
+ * invariant 10: a batch takes the audit lock before anything else, then
+ * waits for no other lock (SET LOCAL ends with the transaction; a
+ * ROLLBACK TO a later savepoint keeps it)
+ */
+#define SQL_BATCH_BEGIN \
+	"BEGIN ISOLATION LEVEL READ COMMITTED; " SQL_AUDIT_LOCK "; " \
+	"SET LOCAL lock_timeout = '" TK_PG_BATCH_LOCK_WAIT "'"
+#define SQL_UNIT_BEGIN "SAVEPOINT tk_request"
+/* the previous request's savepoint, kept, is released with the next */
+#define SQL_UNIT_NEXT \
+	"RELEASE SAVEPOINT tk_request; SAVEPOINT tk_request"
+/* ROLLBACK TO keeps the savepoint: RELEASE ends it, or they would nest */
+#define SQL_UNIT_UNDO \
+	"ROLLBACK TO SAVEPOINT tk_request; RELEASE SAVEPOINT tk_request"
 #define SQL_AUDIT_LAST \
 	"SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1"
 #define SQL_AUDIT_ANCHOR \
@@ -453,6 +517,10 @@ struct tk_store_pg {
 	char		*conninfo;	/* for reconnects; wiped on close */
 	bool		 in_tx;
 	int		 tx_err;	/* first error inside the transaction */
+	/* invariant 10: in a batch, in_tx is true inside a request only */
+	bool		 batch;		/* a group commit is open */
+	int		 batch_err;	/* its transaction was aborted or lost */
+	bool		 unit_kept;	/* a kept request's savepoint is open */
 	bool		 down;		/* the connection is known broken */
 	int64_t		 retry_ms;	/* no reconnect before (monotonic) */
 	int64_t		 logged_ms;	/* last "still unreachable" line */
@@ -578,10 +646,19 @@ pg_tx_error(struct tk_store_pg *q, int r)
 		q->tx_err = r;
 }
 
+/* invariant 10: the batch's transaction can no longer be committed */
+static void
+pg_batch_error(struct tk_store_pg *q, int r)
+{
+	if (q->batch && q->batch_err == 0)
+		q->batch_err = r;
+}
+
 /* the connection broke: logged once, until it is back */
 static void
 pg_mark_down(struct tk_store_pg *q)
 {
+	pg_batch_error(q, TK_ERR_STORE);
 	if (q->down)
 		return;
 	q->down = true;
@@ -607,11 +684,21 @@ pg_fail(struct tk_store_pg *q, const PGresult *res, const char *what)
 		r = TK_ERR_FULL;		/* disk_full */
 	else if (state != NULL && strcmp(state, "53200") == 0)
 		r = TK_ERR_NOMEM;		/* out_of_memory */
-	log_pq(LOG_ERR, what, res != NULL ? PQresultErrorMessage(res) :
-	    PQerrorMessage(q->conn));
+	if (state != NULL && strcmp(state, "55P03") == 0 && q->batch &&
+	    q->in_tx)
+		tk_log(LOG_WARNING, "store: %s: a request of a group commit "
+		    "needs a lock another transaction holds; it is refused "
+		    "rather than waited for, which could deadlock two hosts",
+		    what);
+	else
+		log_pq(LOG_ERR, what, res != NULL ?
+		    PQresultErrorMessage(res) : PQerrorMessage(q->conn));
 	if (q->conn == NULL || PQstatus(q->conn) != CONNECTION_OK)
 		pg_mark_down(q);
 	pg_tx_error(q, r);
+	/* outside a request's savepoint an error aborts the whole batch */
+	if (!q->in_tx)
+		pg_batch_error(q, r);
 	return (r);
 }
 
@@ -862,8 +949,18 @@ pg_ready(struct tk_store_pg *q)
 	if (q->walk_tx)
 		(void)walk_end(q);	/* invariant 9: a verify that did not walk */
 	if (q->conn != NULL && PQstatus(q->conn) == CONNECTION_OK &&
-	    !q->down)
-		return (0);
+	    !q->down) {
+		/*
+		 * A BEGIN or ROLLBACK whose answer was lost (libpq out of
+		 * memory) can leave the server in a transaction: the next
+		 * one must not inherit it (nor commit a failed request's
+		 * changes), nor a read see them: rolled back first (until
+		 * that works, every call fails).
+		 */
+		if (PQtransactionStatus(q->conn) == PQTRANS_IDLE)
+			return (0);
+		return (pg_exec_sql(q, "ROLLBACK", "stale transaction"));
+	}
 	if (q->conn != NULL && PQstatus(q->conn) != CONNECTION_OK)
 		pg_mark_down(q);
 	t = now_ms();
@@ -917,9 +1014,11 @@ pg_run(struct tk_store_pg *q, const char *sql, const struct pgp *p,
 		pg_tx_error(q, TK_ERR_INVAL);
 		return (TK_ERR_INVAL);
 	}
-	if (q->in_tx) {
-		if (q->tx_err != 0)
+	if (q->in_tx || q->batch) {
+		if (q->in_tx && q->tx_err != 0)
 			return (q->tx_err);	/* the server refuses anyway */
+		if (q->batch_err != 0)
+			return (q->batch_err);
 		if (q->conn == NULL || PQstatus(q->conn) != CONNECTION_OK) {
 			pg_mark_down(q);
 			pg_tx_error(q, TK_ERR_STORE);
@@ -932,10 +1031,11 @@ pg_run(struct tk_store_pg *q, const char *sql, const struct pgp *p,
 	/*
 	 * Outside a transaction every statement is a read (store_core.c
 	 * refuses changes there), so after a restart or failover it is
-	 * safe to reconnect and read again, once.
+	 * safe to reconnect and read again, once; not inside a batch,
+	 * whose transaction the reconnection would silently end.
 	 */
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !q->in_tx &&
-	    PQstatus(q->conn) != CONNECTION_OK) {
+	    !q->batch && PQstatus(q->conn) != CONNECTION_OK) {
 		PQclear(res);
 		pg_mark_down(q);
 		q->retry_ms = 0;
@@ -1143,12 +1243,105 @@ pg_begin_once(struct tk_store_pg *q)
 	return (r);
 }
 
+/*
+ * Invariant 10: true (and batch_err set, logged once) when the batch's
+ * transaction can no longer be committed: an earlier failure said so,
+ * the connection broke, or the server no longer holds the transaction
+ * open and healthy (an error outside any savepoint aborted it).  Called
+ * between requests only: inside one, a failed statement leaves the
+ * transaction aborted until ROLLBACK TO, as it should.
+ */
+static bool
+pg_batch_lost(struct tk_store_pg *q)
+{
+	if (q->batch_err != 0)
+		return (true);
+	if (q->conn == NULL || PQstatus(q->conn) != CONNECTION_OK)
+		pg_mark_down(q);
+	else if (PQtransactionStatus(q->conn) != PQTRANS_INTRANS)
+		pg_batch_error(q, TK_ERR_STORE);
+	if (q->batch_err != 0)
+		tk_log(LOG_ERR, "store: the group commit's transaction was "
+		    "aborted; none of its requests will be kept");
+	return (q->batch_err != 0);
+}
+
+/* one request inside a batch: a savepoint */
+static int
+pg_unit_begin(struct tk_store_pg *q)
+{
+	int r;
+
+	if (pg_batch_lost(q))
+		return (q->batch_err);
+	/*
+	 * One round trip: the last kept request's savepoint is released
+	 * here rather than at its commit.  A failed SAVEPOINT or RELEASE
+	 * aborts the batch: pg_fail() records it.
+	 */
+	r = pg_exec_sql(q, q->unit_kept ? SQL_UNIT_NEXT : SQL_UNIT_BEGIN,
+	    "savepoint");
+	q->unit_kept = false;
+	if (r != 0)
+		return (r);
+	q->in_tx = true;
+	q->tx_err = 0;
+	return (0);
+}
+
+/* undoes one request of a batch and only it */
+static void
+pg_unit_rollback(struct tk_store_pg *q)
+{
+	walk_forget(q);		/* ROLLBACK TO closes the request's cursor */
+	q->in_tx = false;
+	q->tx_err = 0;
+	if (q->batch_err != 0 || q->conn == NULL ||
+	    PQstatus(q->conn) != CONNECTION_OK) {
+		(void)pg_batch_lost(q);
+		return;
+	}
+	/* outside the request now: a failure here aborts the batch */
+	(void)pg_exec_sql(q, SQL_UNIT_UNDO, "rollback to savepoint");
+	(void)pg_batch_lost(q);
+}
+
+/* keeps one request in the batch: durable only at the batch's COMMIT */
+static int
+pg_unit_commit(struct tk_store_pg *q)
+{
+	int r;
+
+	if (q->walk_open)
+		(void)walk_end(q);	/* a cursor would outlive the request */
+	if (q->tx_err != 0) {
+		r = q->tx_err;
+		tk_log(LOG_ERR, "store: request with a failed step rolled "
+		    "back");
+		pg_unit_rollback(q);
+		return (r);
+	}
+	q->in_tx = false;
+	if (pg_batch_lost(q))
+		return (q->batch_err);
+	/*
+	 * Kept: its savepoint is released by the next request's SAVEPOINT
+	 * or by the batch's COMMIT, which commits it with the rest.  A
+	 * read between requests runs inside it meanwhile; one that fails
+	 * aborts the batch, as any failure outside a request does.
+	 */
+	q->unit_kept = true;
+	return (0);
+}
+
 static int
 pg_begin(tk_store_t *s)
 {
 	struct tk_store_pg *q = pq(s);
 	int r;
 
+	if (q->batch)
+		return (pg_unit_begin(q));
 	if ((r = pg_ready(q)) != 0)
 		return (r);
 	walk_forget(q);
@@ -1177,6 +1370,10 @@ pg_rollback(tk_store_t *s)
 	struct tk_store_pg *q = pq(s);
 	PGresult *res;
 
+	if (q->batch) {
+		pg_unit_rollback(q);
+		return;
+	}
 	walk_forget(q);		/* the cursor ends with the transaction */
 	q->in_tx = false;
 	q->tx_err = 0;
@@ -1197,6 +1394,8 @@ pg_commit(tk_store_t *s)
 	const char *tag;
 	int r;
 
+	if (q->batch)
+		return (pg_unit_commit(q));
 	walk_forget(q);		/* the cursor ends with the transaction */
 	if (q->tx_err != 0) {
 		r = q->tx_err;
@@ -1228,11 +1427,115 @@ pg_commit(tk_store_t *s)
 		tk_log(LOG_ERR, "store: the server rolled the transaction "
 		    "back (%s)", tag != NULL ? tag : "?");
 		r = TK_ERR_STORE;
+	} else if (res == NULL ||
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL) {
+		/*
+		 * libpq's own error, not the server's (which always has a
+		 * SQLSTATE): out of memory while sending COMMIT or reading
+		 * its answer.  Invariant 3 again: maybe stored, maybe not.
+		 */
+		log_pq(LOG_ERR, "commit outcome unknown (no answer); the "
+		    "request is refused", res != NULL ?
+		    PQresultErrorMessage(res) : PQerrorMessage(q->conn));
+		r = TK_ERR_STORE;
 	} else
 		r = pg_fail(q, res, "commit");
 	PQclear(res);
 	pg_rollback(s);
 	return (r);
+}
+
+/* group commit (invariant 10) */
+
+static bool
+pg_in_batch(tk_store_t *s)
+{
+	return (pq(s)->batch);
+}
+
+static int
+pg_batch_begin_once(struct tk_store_pg *q)
+{
+	PGresult *res;
+	int r = 0;
+
+	res = PQexec(q->conn, SQL_BATCH_BEGIN);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		r = pg_fail(q, res, "begin batch");
+		if (PQstatus(q->conn) == CONNECTION_OK &&
+		    PQtransactionStatus(q->conn) != PQTRANS_IDLE) {
+			PQclear(res);
+			res = PQexec(q->conn, "ROLLBACK");
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				(void)pg_fail(q, res, "rollback batch");
+		}
+	}
+	PQclear(res);
+	return (r);
+}
+
+static int
+pg_batch_begin(tk_store_t *s)
+{
+	struct tk_store_pg *q = pq(s);
+	int r;
+
+	if ((r = pg_ready(q)) != 0)
+		return (r);
+	walk_forget(q);
+	r = pg_batch_begin_once(q);
+	/* as in pg_begin(): nothing done yet, so a reconnect is safe */
+	if (r != 0 && PQstatus(q->conn) != CONNECTION_OK) {
+		q->retry_ms = 0;
+		if ((r = pg_ready(q)) != 0)
+			return (r);
+		r = pg_batch_begin_once(q);
+	}
+	if (r != 0)
+		return (r);
+	q->batch = true;
+	q->batch_err = 0;
+	q->unit_kept = false;
+	q->in_tx = false;
+	q->tx_err = 0;
+	return (0);
+}
+
+static void
+pg_batch_rollback(tk_store_t *s)
+{
+	struct tk_store_pg *q = pq(s);
+
+	q->batch = false;
+	q->batch_err = 0;
+	q->unit_kept = false;
+	q->in_tx = false;
+	q->tx_err = 0;
+	pg_rollback(s);		/* the whole transaction, if still open */
+}
+
+static int
+pg_batch_commit(tk_store_t *s)
+{
+	struct tk_store_pg *q = pq(s);
+	int r;
+
+	if (pg_batch_lost(q)) {
+		r = q->batch_err;
+		pg_batch_rollback(s);
+		return (r);
+	}
+	/*
+	 * From here the batch is one plain transaction, committed by the
+	 * very COMMIT of a single request: an unknown outcome fails it
+	 * (invariant 3), and the server refuses every request of it.
+	 */
+	q->batch = false;
+	q->batch_err = 0;
+	q->unit_kept = false;
+	q->in_tx = true;
+	q->tx_err = 0;
+	return (pg_commit(s));
 }
 
 /* ---------------------------------------------------------------- */
@@ -1472,18 +1775,6 @@ pg_cred_list(tk_store_t *s, const char *user, int kind, bool active_only,
 	return (cred_query(pq(s), sql, &p, "credential list", listp, np));
 }
 
-/* a listed credential carries no secret: drop the sealed blob */
-static void
-cred_drop_secret(struct tk_cred *c)
-{
-	if (c->sealed != NULL) {
-		sodium_memzero(c->sealed, c->sealed_len);
-		free(c->sealed);
-	}
-	c->sealed = NULL;
-	c->sealed_len = 0;
-}
-
 static int
 pg_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
     struct tk_cred *page, size_t *np, bool *more)
@@ -1510,7 +1801,7 @@ pg_cred_page(tk_store_t *s, const char *user, uint64_t offset, size_t max,
 	for (i = 0; i < n && i < max; i++) {
 		page[i] = list[i];
 		memset(&list[i], 0, sizeof(list[i]));
-		cred_drop_secret(&page[i]);
+		tk_cred_clear_secret(&page[i]);
 	}
 	*np = i;
 	tk_cred_list_free(&list, n);
@@ -1531,7 +1822,7 @@ pg_cred_pending_due(tk_store_t *s, int64_t now, struct tk_cred **listp,
 	    "pending credentials", listp, np)) != 0)
 		return (r);
 	for (i = 0; i < *np; i++)
-		cred_drop_secret(&(*listp)[i]);
+		tk_cred_clear_secret(&(*listp)[i]);
 	return (0);
 }
 
@@ -1954,6 +2245,11 @@ pg_audit_verify_anchor(tk_store_t *s, uint64_t *seq,
 
 	*seq = 0;
 	memset(mac, 0, TK_STORE_MAC_BYTES);
+	if (q->batch && !q->in_tx) {
+		/* its own transaction would end the batch's */
+		tk_log(LOG_ERR, "store: audit verify inside a batch refused");
+		return (TK_ERR_INVAL);
+	}
 	if (q->walk_open || q->walk_tx)
 		(void)walk_end(q);	/* a verify that did not walk */
 	if (q->in_tx) {
@@ -2013,8 +2309,9 @@ pg_audit_last(tk_store_t *s, uint64_t *seq,
 
 	*seq = 0;
 	memset(mac, 0, TK_STORE_MAC_BYTES);
-	if (q->in_tx && (r = pg_exec(q, SQL_AUDIT_LOCK, NULL, "audit lock",
-	    NULL)) != 0)
+	/* a batch holds the lock since its BEGIN (invariant 10) */
+	if (q->in_tx && !q->batch && (r = pg_exec(q, SQL_AUDIT_LOCK, NULL,
+	    "audit lock", NULL)) != 0)
 		return (r);
 	if ((r = seq_mac(q, SQL_AUDIT_LAST, NULL, "audit", seq, mac)) != 0)
 		return (r);
@@ -2131,6 +2428,10 @@ pg_audit_walk(tk_store_t *s, tk_store_audit_fn_t *fn, void *arg)
 		}
 		rf = walk_end(q);
 		return (r != 0 ? r : rf);
+	}
+	if (q->batch && !q->in_tx) {
+		tk_log(LOG_ERR, "store: audit walk inside a batch refused");
+		return (TK_ERR_INVAL);
 	}
 	if (q->in_tx) {
 		if (q->tx_err != 0)
@@ -2706,6 +3007,10 @@ static const struct tk_store_ops tk_pg_ops = {
 	.challenge_expire = pg_challenge_expire,
 	.audit_anchor = pg_audit_verify_anchor,
 	.audit_prune = pg_audit_prune,
+	.batch_begin = pg_batch_begin,
+	.batch_commit = pg_batch_commit,
+	.batch_rollback = pg_batch_rollback,
+	.in_batch = pg_in_batch,
 	.cred_page = pg_cred_page,
 	.cred_pending_due = pg_cred_pending_due,
 };

@@ -23,9 +23,28 @@
 #include <liboath/oath.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#ifdef HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #include "err.h"
 #include "fixture.h"
+
+#define FX_PARAMS_MAX	8	/* parameters of one fx_sql_* statement */
+#define FX_COLS_MAX	32	/* columns of one fx_sql_each row */
+
+/*
+ * Empties every table of a PostgreSQL store but the schema version (the
+ * schema stays: creating it again for each case costs more), and starts
+ * the ids again at 1, as a new SQLite file would.
+ */
+#define FX_PG_RESET \
+	"DO $$DECLARE t text; BEGIN " \
+	"SELECT string_agg(format('%I', tablename), ', ') INTO t " \
+	"FROM pg_tables WHERE schemaname = 'public' " \
+	"AND tablename <> 'tokend_schema'; " \
+	"IF t IS NOT NULL THEN " \
+	"EXECUTE 'TRUNCATE ' || t || ' RESTART IDENTITY'; END IF; END$$"
 
 static int
 fake_clock(void *arg, int64_t *now)
@@ -66,12 +85,72 @@ peer_set(struct tk_peer *p, uid_t uid, enum tk_role role, const char *user)
 	strcpy(p->user, user);
 }
 
+static void
+pg_connect(struct fixture *f)
+{
+#ifdef HAVE_LIBPQ
+	PGconn *c;
+
+	if ((c = PQconnectdb(f->url)) == NULL)
+		fail_msg("PQconnectdb: out of memory");
+	if (PQstatus(c) != CONNECTION_OK) {
+		print_error("TK_TEST_STORE_URL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		fail();
+	}
+	f->pg = c;
+#else
+	(void)f;
+	fail_msg("TK_TEST_STORE_URL is set, but tokend was built without "
+	    "libpq");
+#endif
+}
+
+bool
+fx_pg(const struct fixture *f)
+{
+	return (f->url != NULL);
+}
+
+void
+fx_skip_on_pg(const struct fixture *f, const char *why)
+{
+	if (fx_pg(f)) {
+		print_message("# SQLite only: %s\n", why);
+		skip();
+	}
+}
+
+/* the fixture's store, opened as tokend opens the one its [store] names */
+int
+fx_store_open(const struct fixture *f, tk_store_t **sp)
+{
+	unsigned char audit_key[TK_AUDIT_KEY_BYTES];
+	int r;
+
+	if ((r = tk_master_key_derive(f->key, TK_AUDIT_KDF_SUBKEY_ID,
+	    TK_AUDIT_KDF_CONTEXT, audit_key)) != 0)
+		return (r);
+	if (f->conf.store_url != NULL && f->conf.store_url[0] != '\0') {
+#ifdef HAVE_LIBPQ
+		r = tk_store_open_pg(f->conf.store_url, audit_key,
+		    sizeof(audit_key), sp);
+#else
+		r = TK_ERR_CONFIG;
+#endif
+	} else
+		r = tk_store_open_sqlite(f->db, audit_key, sizeof(audit_key),
+		    sp);
+	sodium_memzero(audit_key, sizeof(audit_key));
+	return (r);
+}
+
 int
 setup(void **state)
 {
-	unsigned char raw[TK_MASTER_KEY_BYTES], audit_key[TK_AUDIT_KEY_BYTES];
+	unsigned char raw[TK_MASTER_KEY_BYTES];
 	char err[256];
-	const char *tmp;
+	const char *tmp, *url;
 	struct fixture *f;
 	int fd;
 
@@ -93,12 +172,21 @@ setup(void **state)
 	sodium_memzero(raw, sizeof(raw));
 	assert_int_equal(tk_master_key_load(f->keypath, &f->key, err,
 	    sizeof(err)), 0);
-	assert_int_equal(tk_master_key_derive(f->key, TK_AUDIT_KDF_SUBKEY_ID,
-	    TK_AUDIT_KDF_CONTEXT, audit_key), 0);
-	assert_int_equal(tk_store_open_sqlite(f->db, audit_key,
-	    sizeof(audit_key), &f->store), 0);
 
 	assert_int_equal(tk_conf_init(&f->conf), 0);
+	if ((url = getenv("TK_TEST_STORE_URL")) != NULL && *url != '\0') {
+		f->url = url;
+		pg_connect(f);
+		fx_sql_exec(f, FX_PG_RESET);
+		/* as tokend.conf would: [store] url */
+		if (tk_conf_set(&f->conf, "store", "url", url, err,
+		    sizeof(err)) != 0)
+			fail_msg("[store] url: %s", err);
+	}
+	assert_int_equal(fx_store_open(f, &f->store), 0);
+	assert_string_equal(tk_store_kind(f->store),
+	    f->url != NULL ? "postgresql" : "sqlite");
+
 	f->conf.totp_window = 1;
 	f->conf.max_failures = 3;
 	f->conf.delay_base = 1;
@@ -124,6 +212,10 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	tk_store_close(&f->store);
+#ifdef HAVE_LIBPQ
+	if (f->pg != NULL)
+		PQfinish(f->pg);
+#endif
 	tk_master_key_free(&f->key);
 	tk_conf_clear(&f->conf);
 	(void)nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -345,56 +437,215 @@ user_status(struct fixture *f, const char *user, uint64_t *factors,
 	tk_msg_free(&an);
 }
 
-/* --- audit rows, read straight from the database ---------------------- */
+/* --- raw SQL on either backend ------------------------------------------ */
 
-sqlite3 *
-audit_open(struct fixture *f)
+const char *
+fx_sql_dialect(const struct fixture *f, const char *sqlite, const char *pg)
+{
+	return (fx_pg(f) ? pg : sqlite);
+}
+
+static sqlite3 *
+lite_open(struct fixture *f, int flags)
 {
 	sqlite3 *db = NULL;
 
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
+	if (sqlite3_open_v2(f->db, &db, flags, NULL) != SQLITE_OK) {
+		print_error("%s: %s\n", f->db, db != NULL ?
+		    sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		fail();
+	}
+	assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
 	return (db);
 }
+
+void
+fx_sql_exec(struct fixture *f, const char *sql)
+{
+	if (fx_pg(f)) {
+#ifdef HAVE_LIBPQ
+		PGresult *res = PQexec(f->pg, sql);
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			print_error("%s: %s", sql, res != NULL ?
+			    PQresultErrorMessage(res) : "out of memory\n");
+			PQclear(res);
+			fail();
+		}
+		PQclear(res);
+#endif
+	} else {
+		sqlite3 *db = lite_open(f, SQLITE_OPEN_READWRITE);
+		char *msg = NULL;
+
+		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+			print_error("%s: %s\n", sql, msg != NULL ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_close(db);
+			fail();
+		}
+		sqlite3_close(db);
+	}
+}
+
+/* runs one statement with text parameters, fn for each row */
+static size_t
+query(struct fixture *f, const char *sql, int n, const char *const *params,
+    fx_row_fn *fn, void *arg)
+{
+	const char *vals[FX_COLS_MAX];
+	int lens[FX_COLS_MAX];
+	size_t rows = 0;
+	int c, ncols;
+
+	if (fx_pg(f)) {
+#ifdef HAVE_LIBPQ
+		PGresult *res;
+		int r, nrows;
+
+		res = PQexecParams(f->pg, sql, n, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			print_error("%s: %s", sql, res != NULL ?
+			    PQresultErrorMessage(res) : "out of memory\n");
+			PQclear(res);
+			fail();
+		}
+		nrows = PQntuples(res);
+		ncols = PQnfields(res);
+		if (ncols > FX_COLS_MAX) {
+			PQclear(res);
+			fail_msg("%s: %d columns", sql, ncols);
+		}
+		for (r = 0; r < nrows; r++, rows++) {
+			for (c = 0; c < ncols; c++) {
+				vals[c] = PQgetisnull(res, r, c) ? NULL :
+				    PQgetvalue(res, r, c);
+				lens[c] = PQgetlength(res, r, c);
+			}
+			fn(arg, ncols, vals, lens);
+		}
+		PQclear(res);
+#endif
+	} else {
+		sqlite3 *db = lite_open(f, SQLITE_OPEN_READONLY);
+		sqlite3_stmt *st = NULL;
+		char name[16];
+		int i, idx, rc;
+
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			print_error("%s: %s\n", sql, sqlite3_errmsg(db));
+			sqlite3_close(db);
+			fail();
+		}
+		assert_int_equal(sqlite3_bind_parameter_count(st), n);
+		for (i = 0; i < n; i++) {
+			(void)snprintf(name, sizeof(name), "$%d", i + 1);
+			assert_true((idx = sqlite3_bind_parameter_index(st,
+			    name)) > 0);
+			assert_int_equal(params[i] != NULL ?
+			    sqlite3_bind_text(st, idx, params[i], -1,
+			    SQLITE_STATIC) : sqlite3_bind_null(st, idx),
+			    SQLITE_OK);
+		}
+		ncols = sqlite3_column_count(st);
+		assert_true(ncols <= FX_COLS_MAX);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (c = 0; c < ncols; c++) {
+				if (sqlite3_column_type(st, c) == SQLITE_BLOB)
+					vals[c] = sqlite3_column_blob(st, c);
+				else
+					vals[c] = (const char *)
+					    sqlite3_column_text(st, c);
+				lens[c] = sqlite3_column_bytes(st, c);
+			}
+			fn(arg, ncols, vals, lens);
+			rows++;
+		}
+		if (rc != SQLITE_DONE)
+			print_error("%s: %s\n", sql, sqlite3_errmsg(db));
+		assert_int_equal(rc, SQLITE_DONE);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	return (rows);
+}
+
+/* collects the `n' text parameters of a fx_sql_* call */
+static void
+params_of(int n, va_list ap, const char **out)
+{
+	int i;
+
+	assert_true(n >= 0 && n <= FX_PARAMS_MAX);
+	for (i = 0; i < n; i++)
+		out[i] = va_arg(ap, const char *);
+}
+
+size_t
+fx_sql_each(struct fixture *f, fx_row_fn *fn, void *arg, const char *sql,
+    int nparams, ...)
+{
+	const char *params[FX_PARAMS_MAX];
+	va_list ap;
+
+	va_start(ap, nparams);
+	params_of(nparams, ap, params);
+	va_end(ap);
+	return (query(f, sql, nparams, params, fn, arg));
+}
+
+static void
+one_int64(void *arg, int ncols, const char *const *vals, const int *lens)
+{
+	int64_t *v = arg;
+	char *end;
+	long long n;
+
+	(void)lens;
+	assert_true(ncols >= 1);
+	assert_non_null(vals[0]);
+	errno = 0;
+	n = strtoll(vals[0], &end, 10);
+	assert_true(errno == 0 && end != vals[0] && *end == '\0');
+	*v = n;
+}
+
+int64_t
+fx_sql_int64(struct fixture *f, const char *sql, int nparams, ...)
+{
+	const char *params[FX_PARAMS_MAX];
+	int64_t v = 0;
+	va_list ap;
+
+	va_start(ap, nparams);
+	params_of(nparams, ap, params);
+	va_end(ap);
+	assert_int_equal(query(f, sql, nparams, params, one_int64, &v), 1);
+	return (v);
+}
+
+/* --- audit rows, read straight from the database ---------------------- */
 
 int64_t
 audit_count(struct fixture *f, const char *event, const char *result)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
-	    "WHERE (?1 IS NULL OR event = ?1) AND (?2 IS NULL OR result = ?2)",
-	    -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (n);
+	return (fx_sql_int64(f, "SELECT count(*) FROM audit "
+	    "WHERE (CAST($1 AS TEXT) IS NULL OR event = $1) "
+	    "AND (CAST($2 AS TEXT) IS NULL OR result = $2)", 2,
+	    event, result));
 }
 
 /* rows whose text columns contain `needle' anywhere */
 int64_t
 audit_containing(struct fixture *f, const char *needle)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
-	    "WHERE instr(host || '|' || event || '|' || user || '|' || "
-	    "service || '|' || rhost || '|' || tty || '|' || result || '|' || "
-	    "reason, ?1) > 0", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_text(st, 1, needle, -1, SQLITE_STATIC),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (n);
+	return (fx_sql_int64(f, fx_sql_dialect(f,
+	    "SELECT count(*) FROM audit WHERE instr(host || '|' || event || "
+	    "'|' || \"user\" || '|' || service || '|' || rhost || '|' || tty "
+	    "|| '|' || result || '|' || reason, $1) > 0",
+	    "SELECT count(*) FROM audit WHERE strpos(host || '|' || event || "
+	    "'|' || \"user\" || '|' || service || '|' || rhost || '|' || tty "
+	    "|| '|' || result || '|' || reason, $1) > 0"), 1, needle));
 }

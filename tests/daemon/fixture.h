@@ -1,9 +1,15 @@
 /*
  * fixture.h -- the test fixture shared by the handler tests
- * (test_handlers.c, test_emergency.c): a real SQLite store and master
- * key in a temporary directory, an injected clock, and peers of each
- * role; plus helpers to run a handler and compute codes independently
- * (liboath).
+ * (test_handlers.c, test_emergency.c, test_fido2*.c,
+ * test_cov_handler_faults.c): a real store and master key in a
+ * temporary directory, an injected clock, and peers of each role; plus
+ * helpers to run a handler and compute codes independently (liboath).
+ *
+ * The store is SQLite (a file in the directory), or PostgreSQL when
+ * TK_TEST_STORE_URL holds a libpq conninfo or URL (tests/pg/daemon.sh):
+ * the fixture then sets [store] url and opens the store as tokend does,
+ * on a database emptied for each test case.  The tests read and tamper
+ * with rows through fx_sql_*(), on either backend.
  */
 #ifndef TK_TEST_FIXTURE_H
 #define TK_TEST_FIXTURE_H
@@ -12,8 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <sqlite3.h>
 
 #include "conf.h"
 #include "daemon.h"
@@ -30,7 +34,9 @@
 
 struct fixture {
 	char		 dir[PATH_MAX];
-	char		 db[PATH_MAX];
+	char		 db[PATH_MAX];	/* SQLite file (not on PG) */
+	const char	*url;		/* TK_TEST_STORE_URL or NULL */
+	void		*pg;		/* PGconn of fx_sql_*() */
 	char		 keypath[PATH_MAX];
 	struct tk_conf	 conf;
 	tk_master_key_t	*key;
@@ -85,8 +91,41 @@ enum tk_status verify(struct fixture *f, const char *user, const char *code,
     uint64_t *failures);
 void user_status(struct fixture *f, const char *user, uint64_t *factors,
     bool *locked, uint64_t *failures);
-sqlite3 *audit_open(struct fixture *f);
 int64_t audit_count(struct fixture *f, const char *event, const char *result);
 int64_t audit_containing(struct fixture *f, const char *needle);
+
+/*
+ * The store's backend.  fx_pg() is true when the fixture runs on
+ * PostgreSQL; fx_skip_on_pg() skips the calling test there (a test of
+ * the SQLite file itself).  fx_store_open() opens another connection to
+ * the fixture's store, as a second tokend would (after a fork, too).
+ */
+bool fx_pg(const struct fixture *f);
+void fx_skip_on_pg(const struct fixture *f, const char *why);
+int fx_store_open(const struct fixture *f, tk_store_t **sp);
+
+/*
+ * Raw SQL on the fixture's database, outside the store (the tests'
+ * reader and "attacker").  Keep the SQL portable: quote the column
+ * "user" (a reserved word on PostgreSQL), no SQLite-only functions;
+ * fx_sql_dialect() picks one of two texts where the dialects differ.
+ * Parameters are texts ($1, $2, ...; NULL is SQL NULL), their types
+ * inferred from the SQL (write CAST($1 AS TEXT) where nothing else
+ * says).  Every failure fails the test.
+ *
+ * fx_sql_exec: runs `sql' (several statements allowed, no parameters).
+ * fx_sql_int64: the first column of the one row `sql' returns.
+ * fx_sql_each: calls fn for every row (columns as NUL-terminated texts
+ * or blobs with their lengths; NULL for SQL NULL); returns the rows.
+ */
+typedef void fx_row_fn(void *arg, int ncols, const char *const *vals,
+    const int *lens);
+
+const char *fx_sql_dialect(const struct fixture *f, const char *sqlite,
+    const char *pg);
+void fx_sql_exec(struct fixture *f, const char *sql);
+int64_t fx_sql_int64(struct fixture *f, const char *sql, int nparams, ...);
+size_t fx_sql_each(struct fixture *f, fx_row_fn *fn, void *arg,
+    const char *sql, int nparams, ...);
 
 #endif /* TK_TEST_FIXTURE_H */

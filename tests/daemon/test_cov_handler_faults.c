@@ -28,10 +28,10 @@
 
 #include <cmocka.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "err.h"
 #include "fixture.h"
+#include "log.h"
 
 #define SWEEP_MAX	5000	/* allocations one request may make */
 
@@ -105,7 +105,46 @@ disarm(void)
 	return (fault_fired);
 }
 
+/* --- the store's log -------------------------------------------------- */
+
+/*
+ * On PostgreSQL a fault can take the answer to COMMIT: the transaction
+ * may be stored though the request fails (store_pg.c logs "commit
+ * outcome unknown" and refuses it).  The sweep allows that change, and
+ * only then, and requires the chain to verify after it.
+ */
+static bool	commit_unknown;
+
+static void
+log_line(void *arg, int prio, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	(void)arg;
+	(void)prio;
+	/* no allocation here: this runs with the faults armed */
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "commit outcome unknown") != NULL)
+		commit_unknown = true;
+	(void)fprintf(stderr, "tokend: %s\n", line);
+}
+
 /* --- the database as another connection sees it ------------------------ */
+
+static void
+hash_row(void *arg, int ncols, const char *const *vals, const int *lens)
+{
+	crypto_generichash_state *h = arg;
+	int c;
+
+	for (c = 0; c < ncols; c++) {
+		if (vals[c] != NULL)
+			crypto_generichash_update(h,
+			    (const unsigned char *)vals[c],
+			    (unsigned long long)lens[c]);
+		crypto_generichash_update(h, (const unsigned char *)"|", 1);
+	}
+}
 
 static void
 digest(struct fixture *f, unsigned char out[crypto_generichash_BYTES])
@@ -113,37 +152,15 @@ digest(struct fixture *f, unsigned char out[crypto_generichash_BYTES])
 	static const char *const tables[] = { "credentials", "throttle",
 	    "audit", "audit_anchor", "recovery_codes", "grants", "challenges" };
 	crypto_generichash_state h;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st;
 	char sql[128];
 	size_t i;
-	int c, n;
 
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
 	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1",
 		    tables[i]);
-		st = NULL;
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-		    SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			n = sqlite3_column_count(st);
-			for (c = 0; c < n; c++) {
-				const void *b = sqlite3_column_blob(st, c);
-				int len = sqlite3_column_bytes(st, c);
-
-				if (b != NULL)
-					crypto_generichash_update(&h, b,
-					    (unsigned long long)len);
-				crypto_generichash_update(&h,
-				    (const unsigned char *)"|", 1);
-			}
-		}
-		sqlite3_finalize(st);
+		(void)fx_sql_each(f, hash_row, &h, sql, 0);
 	}
-	sqlite3_close(db);
 	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
 }
 
@@ -172,10 +189,11 @@ sweep(struct fixture *f, const struct sweep *s, void *arg)
 {
 	unsigned char before[crypto_generichash_BYTES];
 	unsigned char after[crypto_generichash_BYTES];
-	unsigned failed = 0;
+	unsigned failed = 0, unknown = 0;
+	uint64_t count = 0, bad = 0;
 	enum tk_status last = TK_ST_END;
 	tk_msg_t *rq, *an;
-	bool fired;
+	bool fired, waited = false;
 	long n;
 	int r;
 
@@ -183,10 +201,27 @@ sweep(struct fixture *f, const struct sweep *s, void *arg)
 		rq = s->build(f, arg);
 		digest(f, before);
 		an = NULL;
+		commit_unknown = false;
 		arm(n);
 		r = s->h(&f->d, peer_of(f, s->peer), rq, &an);
 		fired = disarm();
 		tk_msg_free(&rq);
+		if (r == TK_ERR_STORE && !fired && fx_pg(f) && !waited) {
+			/*
+			 * PostgreSQL: a fault broke the connection and the
+			 * reconnect failed too; the store then refuses every
+			 * request for TK_PG_RETRY_MS (1 s) before it tries
+			 * again.  Nothing may have changed; wait, run again.
+			 */
+			assert_null(an);
+			digest(f, after);
+			assert_memory_equal(before, after, sizeof(before));
+			(void)usleep(1100 * 1000);
+			waited = true;
+			n--;
+			continue;
+		}
+		waited = false;
 		if (r != 0) {
 			if (!fired)
 				print_error("%s: %d without a fault\n",
@@ -195,8 +230,21 @@ sweep(struct fixture *f, const struct sweep *s, void *arg)
 			assert_null(an);
 			/* the store may still hold the failed transaction */
 			digest(f, after);
-			assert_memory_equal(before, after, sizeof(before));
 			failed++;
+			if (commit_unknown && fx_pg(f) &&
+			    memcmp(before, after, sizeof(before)) != 0) {
+				/* stored whole, or the chain would break */
+				assert_int_equal(tk_store_audit_verify(
+				    f->store, &count, &bad), 0);
+				assert_int_equal(bad, 0);
+				unknown++;
+				continue;
+			}
+			if (memcmp(before, after, sizeof(before)) != 0)
+				print_error("%s: allocation %ld failed the "
+				    "request, and the database changed\n",
+				    s->name, n);
+			assert_memory_equal(before, after, sizeof(before));
 			continue;
 		}
 		assert_non_null(an);
@@ -208,8 +256,9 @@ sweep(struct fixture *f, const struct sweep *s, void *arg)
 			break;
 	}
 	assert_true(n < SWEEP_MAX);
-	print_message("# %s: %ld allocations, %u faulted runs failed, "
-	    "then status %d\n", s->name, n - 1, failed, (int)last);
+	print_message("# %s: %ld allocations, %u faulted runs failed "
+	    "(%u after an unknown commit), then status %d\n", s->name,
+	    n - 1, failed, unknown, (int)last);
 	/* without a fault, the request is answered as it should be */
 	assert_int_equal(last, s->want);
 	assert_true(failed > 0);
@@ -376,8 +425,19 @@ test_every_handler_under_faults(void **state)
 	unsigned total = 0;
 	tk_msg_t *an;
 
+	/*
+	 * On PostgreSQL the faults reach libpq: a lost answer to COMMIT
+	 * leaves a request stored though refused, which the sweep allows
+	 * (above) but which changes what the rest of a sweep sees (a
+	 * verified code is then a replay).  Run there on demand only, with
+	 * TK_TEST_PG_FAULTS=1; docs/testing.md says what it finds.
+	 */
+	if (fx_pg(f) && getenv("TK_TEST_PG_FAULTS") == NULL)
+		fx_skip_on_pg(f, "libpq faults: set TK_TEST_PG_FAULTS=1");
 	f->conf.max_failures = 100;
 	f->conf.delay_base = 0;
+	if (fx_pg(f))
+		tk_log_to_function(log_line, NULL);
 	enroll_active(f, "alice", 6, NULL, &alice);
 	enroll(f, "bob", 6, NULL, &bob);
 	f->now += PERIOD;	/* alice's next code is fresh */

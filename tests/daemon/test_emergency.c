@@ -28,7 +28,6 @@
 #include <cmocka.h>
 #include <liboath/oath.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "conf.h"
@@ -513,17 +512,6 @@ audit_verify(struct fixture *f, uint64_t *count, uint64_t *bad)
 }
 
 static void
-db_exec(struct fixture *f, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE,
-	    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static void
 test_audit_verify_request(void **state)
 {
 	struct fixture *f = *state;
@@ -538,11 +526,11 @@ test_audit_verify_request(void **state)
 	assert_int_equal(audit_verify(f, &count, &bad), TK_ST_OK);
 	assert_int_equal(count, 3);
 	assert_int_equal(audit_count(f, "audit_verify", "ok"), 2);
-	db_exec(f, "UPDATE audit SET result = 'ok' WHERE seq = 2");
+	fx_sql_exec(f, "UPDATE audit SET result = 'ok' WHERE seq = 2");
 	/* unchanged value: still intact */
 	assert_int_equal(audit_verify(f, &count, &bad), TK_ST_OK);
 	assert_int_equal(bad, 0);
-	db_exec(f, "UPDATE audit SET user = 'mallory' WHERE seq = 2");
+	fx_sql_exec(f, "UPDATE audit SET \"user\" = 'mallory' WHERE seq = 2");
 	assert_int_equal(audit_verify(f, &count, &bad), TK_ST_OK);
 	assert_int_equal(bad, 2);
 	assert_int_equal(count, 2);
@@ -628,8 +616,11 @@ test_audit_export_request(void **state)
 	assert_int_equal(export_all(f, "alice", T0 + 10, T0 + 20, seqs, 200),
 	    5);
 	/* a row forged with control bytes still comes out, marked */
-	db_exec(f, "UPDATE audit SET reason = 'a' || char(1) || 'b', "
-	    "rhost = 'h' WHERE seq = 1");
+	fx_sql_exec(f, fx_sql_dialect(f,
+	    "UPDATE audit SET reason = 'a' || char(1) || 'b', rhost = 'h' "
+	    "WHERE seq = 1",
+	    "UPDATE audit SET reason = 'a' || chr(1) || 'b', rhost = 'h' "
+	    "WHERE seq = 1"));
 	an = run(f, tk_handle_audit_export, &f->admin,
 	    rq_new(TK_MSG_AUDIT_EXPORT, NULL));
 	rec = tk_msg_record(an, TK_KEY_AUDIT, 0);
@@ -663,6 +654,21 @@ test_backup_request(void **state)
 	rq = rq_new(TK_MSG_BACKUP, NULL);
 	assert_int_equal(tk_msg_set_text(rq, TK_KEY_PATH, path), 0);
 	an = run(f, tk_handle_backup, &f->root, rq);
+	if (fx_pg(f)) {
+		/* PostgreSQL's own tools back it up: refused, and audited */
+		assert_int_equal(tk_msg_status(an), TK_ST_INTERNAL);
+		tk_msg_free(&an);
+		assert_int_equal(lstat(path, &sb), -1);
+		assert_int_equal(audit_count(f, "backup", "internal"), 1);
+		rq = rq_new(TK_MSG_BACKUP, NULL);
+		assert_int_equal(tk_msg_set_text(rq, TK_KEY_PATH, "backup.db"),
+		    0);
+		an = run(f, tk_handle_backup, &f->root, rq);
+		assert_int_equal(tk_msg_status(an), TK_ST_BAD_REQUEST);
+		tk_msg_free(&an);
+		assert_int_equal(audit_count(f, "backup", NULL), 2);
+		return;
+	}
 	assert_int_equal(tk_msg_status(an), TK_ST_OK);
 	assert_string_equal(tk_msg_get_text(an, TK_KEY_PATH), path);
 	tk_msg_free(&an);
@@ -706,23 +712,33 @@ audit_prune(struct fixture *f, uint64_t until, uint64_t *count,
 	return (st);
 }
 
+struct texts3 {
+	char	*a, *b, *c;
+	size_t	 len;
+};
+
+static void
+copy3(void *arg, int ncols, const char *const *vals, const int *lens)
+{
+	struct texts3 *t = arg;
+
+	(void)lens;
+	assert_int_equal(ncols, 3);
+	assert_true(vals[0] != NULL && vals[1] != NULL && vals[2] != NULL);
+	(void)snprintf(t->a, t->len, "%s", vals[0]);
+	(void)snprintf(t->b, t->len, "%s", vals[1]);
+	(void)snprintf(t->c, t->len, "%s", vals[2]);
+}
+
 /* the event, result and reason of the newest audit row */
 static void
 newest_row(struct fixture *f, char *event, char *result, char *reason,
     size_t len)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
+	struct texts3 t = { event, result, reason, len };
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT event, result, "
-	    "reason FROM audit ORDER BY seq DESC LIMIT 1", -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(event, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(result, len, "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(reason, len, "%s", (const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(fx_sql_each(f, copy3, &t, "SELECT event, result, "
+	    "reason FROM audit ORDER BY seq DESC LIMIT 1", 0), 1);
 }
 
 static void
@@ -802,7 +818,7 @@ test_audit_prune_refused(void **state)
 	assert_string_equal(reason, "AUDIT_PRUNE");
 	assert_int_equal(audit_count(f, NULL, NULL), 5);
 	/* a broken chain is not pruned: what it would remove is evidence */
-	db_exec(f, "UPDATE audit SET user = 'mallory' WHERE seq = 2");
+	fx_sql_exec(f, "UPDATE audit SET \"user\" = 'mallory' WHERE seq = 2");
 	assert_int_equal(audit_prune(f, (uint64_t)f->now, &count, &anchor),
 	    TK_ST_BAD_REQUEST);
 	newest_row(f, event, result, reason, sizeof(reason));

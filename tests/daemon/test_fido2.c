@@ -21,7 +21,6 @@
 
 #include <cmocka.h>
 #include <fido.h>
-#include <sqlite3.h>
 
 #include "err.h"
 #include "fido2.h"
@@ -371,21 +370,11 @@ reinstate_st(struct fixture *f, const char *user, uint64_t id)
 	return (st);
 }
 
-/* the rows of table `sql' counts, read straight from the database */
+/* the count `sql' returns, read straight from the database */
 static int64_t
 db_count(struct fixture *f, const char *sql)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (n);
+	return (fx_sql_int64(f, sql, 0));
 }
 
 /* --- enrollment tests ------------------------------------------------- */
@@ -604,7 +593,7 @@ test_enroll_duplicate_id(void **state)
 	tk_msg_free(&an);
 	assert_int_equal(audit_count(f, "fido2_enroll", "exists"), 1);
 	assert_int_equal(db_count(f, "SELECT count(*) FROM credentials "
-	    "WHERE user = 'bob'"), 0);
+	    "WHERE \"user\" = 'bob'"), 0);
 	fido_cred_free(&fc);
 	key_close(&key);
 }

@@ -41,7 +41,6 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "dispatch.h"
 #include "err.h"
@@ -135,35 +134,32 @@ static const char *const snap_users[] = { "alice", "bob" };
 static int64_t
 db_count(struct fixture *f, const char *sql)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
-	int64_t n;
+	return (fx_sql_int64(f, sql, 0));
+}
 
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (n);
+static void
+used_of(void *arg, int ncols, const char *const *vals, const int *lens)
+{
+	int *used = arg;
+
+	(void)lens;
+	assert_int_equal(ncols, 1);
+	assert_non_null(vals[0]);
+	assert_true(strcmp(vals[0], "0") == 0 || strcmp(vals[0], "1") == 0);
+	*used = vals[0][0] - '0';
 }
 
 /* whether challenge `id' exists and was used: -1 none, 0 unused, 1 used */
 static int
 challenge_used(struct fixture *f, uint64_t id)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
+	char ids[24];
 	int used = -1;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT used FROM challenges "
-	    "WHERE id = ?1", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_bind_int64(st, 1, (sqlite3_int64)id),
-	    SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		used = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	/* as the stores keep ids: signed 64 bits (UINT64_MAX is -1) */
+	(void)snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	assert_true(fx_sql_each(f, used_of, &used,
+	    "SELECT used FROM challenges WHERE id = $1", 1, ids) <= 1);
 	return (used);
 }
 
@@ -206,23 +202,33 @@ snap_take(struct fixture *f, const char *user, struct snap *s)
 	s->bad_requests = f->d.counters.bad_requests;
 }
 
+struct texts3 {
+	char	*a, *b, *c;
+	size_t	 len;
+};
+
+static void
+copy3(void *arg, int ncols, const char *const *vals, const int *lens)
+{
+	struct texts3 *t = arg;
+
+	(void)lens;
+	assert_int_equal(ncols, 3);
+	assert_true(vals[0] != NULL && vals[1] != NULL && vals[2] != NULL);
+	(void)snprintf(t->a, t->len, "%s", vals[0]);
+	(void)snprintf(t->b, t->len, "%s", vals[1]);
+	(void)snprintf(t->c, t->len, "%s", vals[2]);
+}
+
 /* the last audit row: event, result, reason */
 static void
 last_audit(struct fixture *f, char *event, char *result, char *reason,
     size_t len)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
+	struct texts3 t = { event, result, reason, len };
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT event, result, reason "
-	    "FROM audit ORDER BY seq DESC LIMIT 1", -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	(void)snprintf(event, len, "%s", sqlite3_column_text(st, 0));
-	(void)snprintf(result, len, "%s", sqlite3_column_text(st, 1));
-	(void)snprintf(reason, len, "%s", sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	assert_int_equal(fx_sql_each(f, copy3, &t, "SELECT event, result, "
+	    "reason FROM audit ORDER BY seq DESC LIMIT 1", 0), 1);
 }
 
 /*

@@ -11,8 +11,9 @@
  *    fido2_verify and 999 replays, the credential's counter is that of
  *    the one assertion, and the audit chain verifies;
  *  - at once, by 10 forked processes of 100 submissions each, each
- *    process with its own connection to the same SQLite database (as a
- *    second tokend or tokenadm would have), all released by one pipe:
+ *    process with its own connection to the same database (SQLite, or
+ *    PostgreSQL under tests/pg/daemon.sh, as a second tokend or
+ *    tokenadm would have), all released by one pipe:
  *    exactly one ok among the 1,000; the others replay, or locked once
  *    max_failures = 100 replays are counted; nothing else (no internal
  *    error: the store makes the processes take turns); one ok row in
@@ -248,17 +249,7 @@ fido2_rows(struct fixture *f, const char *result)
 static int64_t
 fido2_rows_all(struct fixture *f)
 {
-	sqlite3 *db = audit_open(f);
-	sqlite3_stmt *st = NULL;
-	int64_t n;
-
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit "
-	    "WHERE event = 'fido2_verify'", -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return (n);
+	return (audit_count(f, "fido2_verify", NULL));
 }
 
 static void
@@ -362,7 +353,6 @@ static void
 child(struct fixture *f, int go, int out, uint64_t chid,
     const struct enrolled_key *e, const struct assertion *as)
 {
-	unsigned char audit_key[TK_AUDIT_KEY_BYTES];
 	unsigned counts[TK_ST_END + 1];
 	struct tk_daemon d;
 	tk_store_t *store = NULL;
@@ -372,10 +362,7 @@ child(struct fixture *f, int go, int out, uint64_t chid,
 	ssize_t n;
 
 	memset(counts, 0, sizeof(counts));
-	if (tk_master_key_derive(f->key, TK_AUDIT_KDF_SUBKEY_ID,
-	    TK_AUDIT_KDF_CONTEXT, audit_key) != 0 ||
-	    tk_store_open_sqlite(f->db, audit_key, sizeof(audit_key),
-	    &store) != 0 ||
+	if (fx_store_open(f, &store) != 0 ||
 	    tk_daemon_init(&d, &f->conf, store, f->key) != 0)
 		_exit(3);
 	tk_daemon_set_clock(&d, f->d.clock, f->d.clock_arg);

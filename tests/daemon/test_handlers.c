@@ -26,7 +26,6 @@
 #include <cmocka.h>
 #include <liboath/oath.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "conf.h"
@@ -534,7 +533,8 @@ test_status_and_list(void **state)
 	assert_int_equal(tk_msg_status(an), TK_ST_OK);
 	assert_string_equal(tk_msg_get_text(an, TK_KEY_DAEMON_VERSION),
 	    PACKAGE_VERSION);
-	assert_string_equal(tk_msg_get_text(an, TK_KEY_STORE_KIND), "sqlite");
+	assert_string_equal(tk_msg_get_text(an, TK_KEY_STORE_KIND),
+	    fx_pg(f) ? "postgresql" : "sqlite");
 	assert_int_equal(an_uint(an, TK_KEY_UPTIME), 100);
 	assert_int_equal(an_uint(an, TK_KEY_USERS), 0);
 	assert_int_equal(tk_msg_get_bool(an, TK_KEY_STORE_OK, &b), 0);

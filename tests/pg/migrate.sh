@@ -76,6 +76,13 @@ is "$(json_get "$ADM_OUT" .credentials)" "$src_creds" \
 is "$(json_get "$ADM_OUT" .audit)" "$src_rows" "--json: audit is the rows copied"
 is "$(json_get "$ADM_OUT" .throttle)" \
     "$(sqlite3 "$TK_DB" "SELECT count(*) FROM throttle")" "--json: throttle rows"
+is "$(json_get "$ADM_OUT" .recovery_codes)" \
+    "$(sqlite3 "$TK_DB" "SELECT count(*) FROM recovery_codes")" \
+    "--json: recovery_codes counts rows (alice's 10)"
+is "$(json_get "$ADM_OUT" .anchor)" 0 "--json: anchor 0 (never pruned)"
+is "$(json_get "$ADM_OUT" .secrets_verified)" \
+    "$(sqlite3 "$TK_DB" "SELECT count(*) FROM credentials WHERE sealed IS NOT NULL")" \
+    "--json: secrets_verified is every sealed secret"
 is "$(json_get "$ADM_OUT" .verified)" true "--json: verified is true"
 is "$(python3 -c 'import json, sys; print(sorted(json.loads(sys.argv[1])))' \
     "$ADM_OUT")" "['anchor', 'audit', 'challenges', 'credentials', 'grants', \

@@ -5,19 +5,28 @@
  * starts a real one), SQLite in a temporary directory otherwise.
  *
  * Covered: transactions (rollback, a failed step blocks the commit),
- * credentials (insert, get, list order, states, secrets, revocation,
- * expiry), the replay check, FIDO2 credentials (unique ids, the counter
- * rule, suspension), challenges (taken once), throttling, statistics,
- * the audit chain (append, verify, tampering, read filters, prune and
- * anchor), recovery codes, grants, and -- with several processes, each
- * with its own connection -- the decisions that must stay atomic when
- * several tokend hosts share one store: one step accepted once, one
- * challenge burnt once, one counter raised once, no failure lost, one
- * unforked audit chain.  Against PostgreSQL also: schema creation and
- * versions, a role that may not create the schema, a connection killed
- * between transactions (reconnect) and inside one (refused, nothing
- * stored).  Tampering is done with SQL directly, as an attacker with
- * write access to the database would.
+ * group commit (a batch's requests each a unit: one rolled back or
+ * failed loses only its own changes and audit row, nothing is visible
+ * before the batch commit nor after an abort, one step accepted once
+ * by racing batches), credentials (insert, get, list order, states,
+ * secrets, revocation, expiry, pages, the pending sweep), the replay
+ * check, FIDO2 credentials (unique ids, the counter rule,
+ * suspension), challenges (taken once), throttling, statistics, the
+ * audit chain (append, verify, tampering, read filters, prune and
+ * anchor), recovery codes, grants, and -- with several processes,
+ * each with its own connection -- the decisions that must stay atomic
+ * when several tokend hosts share one store: one step accepted once,
+ * one challenge burnt once, one counter raised once, no failure lost,
+ * one unforked audit chain.  Against PostgreSQL also: schema creation
+ * and versions, a role that may not create the schema, a connection
+ * killed between transactions (reconnect) and inside one (refused,
+ * nothing stored), a batch whose COMMIT fails (refused by the server,
+ * or the connection lost before it or between two requests, or a
+ * failed read between requests: nothing stored), and a batch that
+ * meets another host's lock while that host waits for the audit lock:
+ * the request is refused at once instead of deadlocking (store_pg.c,
+ * invariant 10).  Tampering is done with SQL directly, as an attacker
+ * with write access to the database would.
  */
 #include "config.h"
 
@@ -32,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -52,7 +62,7 @@
 #define ROUNDS		10	/* races of each kind */
 #define WRITERS		4	/* processes writing concurrently */
 #define WRITES		25	/* writes of each */
-#define PG_ONLY		3	/* cases at the end of main()'s list */
+#define PG_ONLY		5	/* cases at the end of main()'s list */
 
 struct fx {
 	char		 dir[TK_TESTDIR_PATH_MAX];
@@ -402,6 +412,117 @@ test_failed_step_blocks_commit(void **state)
 	assert_int_equal(tk_store_cred_list(f->s, NULL, &list, &n), 0);
 	assert_int_equal(n, 0);
 	tk_cred_list_free(&list, n);
+}
+
+/* ---------------------------------------------------------------- */
+/* group commit: one transaction, one savepoint per request */
+
+static void
+test_batch_units(void **state)
+{
+	struct fx *f = *state;
+	struct tk_cred a = cred("alice", TK_CRED_ACTIVE, "s");
+	struct tk_cred b = cred("bob", TK_CRED_ACTIVE, "t");
+	struct tk_throttle t = { .user = "alice", .failures = 1 };
+	struct tk_audit_event ev;
+	struct tk_cred got;
+
+	/* a step of request 3 will fail: no throttle table */
+	raw_exec(f, "DROP TABLE throttle");
+	assert_true(tk_store_can_batch(f->s));
+	assert_false(tk_store_in_batch(f->s));
+	assert_int_equal(tk_store_batch_begin(f->s), 0);
+	assert_true(tk_store_in_batch(f->s));
+	/* request 1: kept */
+	ev_init(&ev, "alice", T0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_insert(f->s, &a), 0);
+	assert_int_equal(tk_store_audit_append(f->s, &ev), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	/* request 2: its handler rolls it back */
+	ev_init(&ev, "bob", T0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_insert(f->s, &b), 0);
+	assert_int_equal(tk_store_audit_append(f->s, &ev), 0);
+	tk_store_rollback(f->s);
+	/* request 3: a failed step; its commit fails and undoes it only */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_totp_accept_step(f->s, a.id, 10, T0), 0);
+	assert_int_not_equal(tk_store_throttle_put(f->s, &t), 0);
+	assert_int_not_equal(tk_store_commit(f->s), 0);
+	assert_true(tk_store_in_batch(f->s));
+	/* a read between requests sees the kept ones */
+	assert_int_equal(tk_store_cred_get(f->s, "alice", a.id, &got), 0);
+	assert_int_equal(got.last_step, 0);
+	tk_cred_clear(&got);
+	/* request 4: sees request 1, not 2 nor 3; its row chains to 1's */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_get(f->s, "bob", b.id, &got),
+	    TK_ERR_NOTFOUND);
+	assert_int_equal(tk_store_totp_accept_step(f->s, a.id, 10, T0), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	append(f, f->s, "alice", T0 + 1);
+	/* nothing is visible to another connection before the commit */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 0);
+	/* no batch in a batch */
+	assert_int_equal(tk_store_batch_begin(f->s), TK_ERR_INVAL);
+	assert_int_equal(tk_store_batch_commit(f->s), 0);
+	assert_false(tk_store_in_batch(f->s));
+	assert_int_equal(tk_store_batch_commit(f->s), TK_ERR_INVAL);
+
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 1);
+	assert_int_equal(raw_int(f, "SELECT last_step FROM credentials"), 10);
+	/* rows 1 and 2: the rolled-back request's row left no gap */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 2);
+	assert_int_equal(raw_int(f, "SELECT max(seq) FROM audit"), 2);
+	verify_ok(f, 2);
+	/* the replay check holds after the batch */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_totp_accept_step(f->s, a.id, 10, T0 + 2),
+	    TK_ERR_REPLAY);
+	tk_store_rollback(f->s);
+}
+
+static void
+test_batch_rolled_back(void **state)
+{
+	struct fx *f = *state;
+	struct tk_cred c = cred("carol", TK_CRED_ACTIVE, "s");
+	struct tk_cred d = cred("dave", TK_CRED_ACTIVE, "s");
+	struct tk_cred *list = NULL;
+	size_t n = 9;
+
+	/* an aborted batch leaves nothing, kept requests included */
+	assert_int_equal(tk_store_batch_begin(f->s), 0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_insert(f->s, &c), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	append(f, f->s, "carol", T0);
+	tk_store_batch_abort(f->s);
+	assert_false(tk_store_in_batch(f->s));
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+	assert_int_equal(tk_store_cred_list(f->s, NULL, &list, &n), 0);
+	assert_int_equal(n, 0);
+	tk_cred_list_free(&list, n);
+	verify_ok(f, 0);
+	/* no batch inside a transaction */
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_batch_begin(f->s), TK_ERR_INVAL);
+	tk_store_rollback(f->s);
+	/* a batch commit with a request still open fails and keeps none */
+	assert_int_equal(tk_store_batch_begin(f->s), 0);
+	append(f, f->s, "dave", T0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_insert(f->s, &d), 0);
+	assert_int_equal(tk_store_batch_commit(f->s), TK_ERR_INVAL);
+	assert_false(tk_store_in_batch(f->s));
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+	verify_ok(f, 0);
+	/* the store goes on as before */
+	(void)insert(f, "erin", TK_CRED_ACTIVE, "s");
+	append(f, f->s, "erin", T0);
+	verify_ok(f, 1);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1006,7 +1127,7 @@ test_backup(void **state)
 /* ---------------------------------------------------------------- */
 /* several processes, each with its own connection: several hosts */
 
-enum race { RACE_STEP, RACE_CHALLENGE, RACE_COUNTER };
+enum race { RACE_STEP, RACE_CHALLENGE, RACE_COUNTER, RACE_STEP_BATCH };
 
 /* in a child: one attempt; exit 0 accepted, 1 refused as used, 2 else */
 static void
@@ -1021,10 +1142,14 @@ race_child(struct fx *f, int go, enum race kind, uint64_t id, uint64_t v)
 		_exit(2);
 	if (read(go, &b, 1) != 1)
 		_exit(2);
+	/* a batch: the step in one request of it, committed with it */
+	if (kind == RACE_STEP_BATCH && tk_store_batch_begin(s) != 0)
+		_exit(2);
 	if (tk_store_begin(s) != 0)
 		_exit(2);
 	switch (kind) {
 	case RACE_STEP:
+	case RACE_STEP_BATCH:
 		r = tk_store_totp_accept_step(s, id, v, T0);
 		break;
 	case RACE_CHALLENGE:
@@ -1038,6 +1163,8 @@ race_child(struct fx *f, int go, enum race kind, uint64_t id, uint64_t v)
 		r = TK_ERR_STORE;
 	if (r != 0)
 		tk_store_rollback(s);
+	if (kind == RACE_STEP_BATCH && tk_store_batch_commit(s) != 0)
+		r = TK_ERR_STORE;
 	tk_store_close(&s);
 	_exit(r == 0 ? 0 : r == TK_ERR_REPLAY ? 1 : 2);
 }
@@ -1084,6 +1211,21 @@ test_race_step_once(void **state)
 	id = insert(f, "alice", TK_CRED_ACTIVE, "s");
 	for (i = 0; i < ROUNDS; i++)
 		assert_int_equal(race(f, RACE_STEP, id, 1000 + i), 1);
+}
+
+/* the same, each racer committing its step in a group commit */
+static void
+test_race_step_once_batched(void **state)
+{
+	struct fx *f = *state;
+	uint64_t id;
+	int i;
+
+	id = insert(f, "alice", TK_CRED_ACTIVE, "s");
+	for (i = 0; i < ROUNDS; i++)
+		assert_int_equal(race(f, RACE_STEP_BATCH, id, 1000 + i), 1);
+	assert_int_equal(raw_int(f, "SELECT last_step FROM credentials"),
+	    1000 + ROUNDS - 1);
 }
 
 static void
@@ -1274,6 +1416,155 @@ test_pg_reconnect(void **state)
 	assert_int_equal(tk_store_commit(f->s), 0);
 }
 
+/* a batch of one kept request (credential + audit row), left open */
+static void
+batch_one(struct fx *f, const char *user)
+{
+	struct tk_cred c = cred(user, TK_CRED_ACTIVE, "s");
+
+	assert_int_equal(tk_store_batch_begin(f->s), 0);
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_cred_insert(f->s, &c), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	append(f, f->s, user, T0);
+}
+
+static void
+test_pg_batch_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	struct tk_grant g;
+
+	if (f->url == NULL)
+		skip();
+	/* the server refuses the COMMIT itself (a deferred constraint) */
+	raw_exec(f, "CREATE FUNCTION tk_no_mallory() RETURNS trigger "
+	    "LANGUAGE plpgsql AS $$ BEGIN IF NEW.\"user\" = 'mallory' THEN "
+	    "RAISE EXCEPTION 'no mallory'; END IF; RETURN NULL; END $$; "
+	    "CREATE CONSTRAINT TRIGGER tk_no_mallory AFTER INSERT ON "
+	    "credentials DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+	    "EXECUTE FUNCTION tk_no_mallory()");
+	batch_one(f, "alice");
+	(void)insert(f, "mallory", TK_CRED_ACTIVE, "s");	/* kept, so far */
+	assert_int_not_equal(tk_store_batch_commit(f->s), 0);
+	assert_false(tk_store_in_batch(f->s));
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 0);
+	raw_exec(f, "DROP TRIGGER tk_no_mallory ON credentials");
+
+	/* the connection lost just before the COMMIT: refused, none kept */
+	batch_one(f, "bob");
+	kill_backends(f);
+	assert_int_not_equal(tk_store_batch_commit(f->s), 0);
+	assert_false(tk_store_in_batch(f->s));
+	usleep(1100000);	/* the reconnect pause */
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+
+	/* lost between two requests: the next one cannot start */
+	batch_one(f, "carol");
+	kill_backends(f);
+	assert_int_not_equal(tk_store_begin(f->s), 0);
+	assert_int_not_equal(tk_store_batch_commit(f->s), 0);
+	usleep(1100000);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+
+	/* a failed read between requests aborts the batch's transaction */
+	raw_exec(f, "DROP TABLE grants");
+	batch_one(f, "dave");
+	assert_int_not_equal(tk_store_grant_active(f->s, "dave", &g), 0);
+	assert_int_not_equal(tk_store_begin(f->s), 0);
+	assert_int_not_equal(tk_store_batch_commit(f->s), 0);
+	assert_int_equal(raw_int(f, "SELECT count(*) FROM credentials"), 0);
+
+	/* and after all that the store works */
+	(void)insert(f, "erin", TK_CRED_ACTIVE, "s");
+	append(f, f->s, "erin", T0);
+	verify_ok(f, 1);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Invariant 10 of store_pg.c: host B's transaction holds alice's
+ * throttle lock and waits for the audit lock, which host A's batch
+ * holds; A's next request needs alice's lock.  Waiting would be a
+ * deadlock (the server aborts one of them after deadlock_timeout, 1 s):
+ * A's request is refused at once instead, A's batch commits its other
+ * requests, then B goes on and commits.
+ */
+static void
+test_pg_batch_no_deadlock(void **state)
+{
+	struct fx *f = *state;
+	struct tk_throttle t = { .user = "alice", .failures = 2 };
+	struct tk_audit_event ev;
+	int go[2], ready[2], st;
+	int64_t t0, waited;
+	pid_t pid;
+	char b;
+
+	if (f->url == NULL)
+		skip();
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_equal(tk_store_throttle_put(f->s, &t), 0);
+	assert_int_equal(tk_store_commit(f->s), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		tk_store_t *s = NULL;
+
+		close(go[1]);
+		close(ready[0]);
+		ev_init(&ev, "alice", T0);
+		ev.result = "wrong";
+		if (open_store(f, &s) != 0 || read(go[0], &b, 1) != 1 ||
+		    tk_store_begin(s) != 0 ||
+		    tk_store_throttle_get(s, "alice", &t) != 0 ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(2);
+		t.failures++;
+		if (tk_store_throttle_put(s, &t) != 0 ||
+		    tk_store_audit_append(s, &ev) != 0 ||
+		    tk_store_commit(s) != 0)
+			_exit(3);
+		tk_store_close(&s);
+		_exit(0);
+	}
+	close(go[0]);
+	close(ready[1]);
+	/* A: the batch takes the audit lock first */
+	assert_int_equal(tk_store_batch_begin(f->s), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	usleep(200000);		/* B now waits for the audit lock */
+	/* A's request for alice: refused at once, not a deadlock */
+	t0 = mono_ms();
+	assert_int_equal(tk_store_begin(f->s), 0);
+	assert_int_not_equal(tk_store_throttle_get(f->s, "alice", &t), 0);
+	tk_store_rollback(f->s);
+	waited = mono_ms() - t0;
+	assert_true(waited < 500);
+	/* A's request for bob is kept, and the batch commits */
+	append(f, f->s, "bob", T0);
+	assert_int_equal(tk_store_batch_commit(f->s), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(go[1]);
+	close(ready[0]);
+	assert_int_equal(tk_store_throttle_get(f->s, "alice", &t), 0);
+	assert_int_equal(t.failures, 3);
+	verify_ok(f, 2);
+}
+
 static void
 quiet(void *arg, int prio, const char *fmt, va_list ap)
 {
@@ -1294,6 +1585,8 @@ main(void)
 		T(test_changes_need_transaction),
 		T(test_rollback_discards),
 		T(test_failed_step_blocks_commit),
+		T(test_batch_units),
+		T(test_batch_rolled_back),
 		T(test_cred_list_order_and_active),
 		T(test_cred_states),
 		T(test_cred_secret_revoke_expire),
@@ -1310,6 +1603,7 @@ main(void)
 		T(test_grants),
 		T(test_backup),
 		T(test_race_step_once),
+		T(test_race_step_once_batched),
 		T(test_race_challenge_once),
 		T(test_race_counter_once),
 		T(test_concurrent_failures_and_chain),
@@ -1317,6 +1611,8 @@ main(void)
 		T(test_pg_versions),
 		T(test_pg_role_may_not_create),
 		T(test_pg_reconnect),
+		T(test_pg_batch_commit_fails),
+		T(test_pg_batch_no_deadlock),
 #undef T
 	};
 	const char *url;
