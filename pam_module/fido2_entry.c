@@ -24,5 +24,9 @@ tk_fido2_entry_run(const struct tk_login *l, struct tk_pam_outcome *out,
 extern const struct tk_pam_fido2_api tk_pam_fido2_api;
 const struct tk_pam_fido2_api tk_pam_fido2_api = {
 	.abi = TK_PAM_FIDO2_ABI,
+	.version = PACKAGE_VERSION,
+	.login_size = sizeof(struct tk_login),
+	.conf_size = sizeof(struct tk_conf),
+	.outcome_size = sizeof(struct tk_pam_outcome),
 	.run = tk_fido2_entry_run,
 };

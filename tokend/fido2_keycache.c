@@ -3,10 +3,11 @@
  * (fido2_keycache.h).
  *
  * Why: turning a stored public key into an EVP_PKEY (libfido2's
- * es256_pk_to_EVP_PKEY: a new EC group and key, then OpenSSL's export
- * of the legacy key to its provider at the first use) costs about
- * 500,000 instructions, more than the ECDSA verification itself; a
- * city hall's terminals see the same few hundred keys every morning.
+ * es256_pk_from_ptr and es256_pk_to_EVP_PKEY: a new EC group and key,
+ * twice, then OpenSSL's export of the legacy key to its provider at the
+ * first use) costs about 500,000 instructions, 40 % of what
+ * fido_assert_verify() spends; a city hall's terminals see the same few
+ * hundred keys every morning.
  *
  * Invariants this file MUST keep:
  *  1. A cached key is used only for the credential it was built from:
@@ -16,15 +17,25 @@
  *     rebuilt, never served stale.
  *  2. Keys are decoded by libfido2 (es256/eddsa/rs256_pk_from_ptr and
  *     _to_EVP_PKEY) exactly as fido_assert_verify() would decode them,
- *     then kept as OpenSSL's own copy of that same public key.
- *  3. Bounded: TK_FIDO2_KEYCACHE_SLOTS slots, direct-mapped by store id;
- *     a new key evicts the slot's old one.
+ *     then kept as OpenSSL's own provider copy of that same public key
+ *     (its public parameters exported and imported, same key type).
+ *  3. Bounded: TK_FIDO2_KEYCACHE_SLOTS slots, direct-mapped by store id,
+ *     with a second chance: a key that misses takes the slot only when
+ *     the slot's key was not used since the last miss there; otherwise
+ *     it clears that mark and is used once, uncached, as libfido2 would
+ *     use it (the legacy key, no import).  Two busy credentials sharing
+ *     a slot (more than TK_FIDO2_KEYCACHE_SLOTS busy ones in all) so
+ *     keep one of them cached instead of rebuilding both at every
+ *     login, and a miss costs what fido_assert_verify() cost (with 2,048
+ *     busy credentials plain replacement cost 345 instead of 289 us of
+ *     tokend's CPU a login, docs/performance.md).
  *  4. Single-threaded: tokend's one thread is the only caller, so the
  *     slots have no lock.
  * Public keys are public: nothing here is wiped.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +44,10 @@
 #include <fido/es256.h>
 #include <fido/rs256.h>
 
+#include <openssl/core.h>
 #include <openssl/err.h>
-#include <openssl/x509.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "err.h"
 #include "fido2_keycache.h"
@@ -45,6 +58,7 @@ struct tk_fido2_keyslot {
 	unsigned char	*pk;		/* stored public key, a copy */
 	size_t		 pk_len;
 	EVP_PKEY	*pkey;		/* NULL: empty slot */
+	bool		 used;		/* used since another key missed here */
 };
 
 static struct tk_fido2_keyslot	 tk_fido2_keyslots[TK_FIDO2_KEYCACHE_SLOTS];
@@ -60,38 +74,63 @@ tk_fido2_keyslot_clear(struct tk_fido2_keyslot *s)
 
 /*
  * libfido2 builds a legacy key (EC_KEY, RSA) that OpenSSL 3 copies into
- * its provider at the first verification: two copies, ~4.3 KiB an
- * ES256 key.  The same public key through its DER encoding is one
- * provider key, ~2.5 KiB (measured with 1,000 keys).  On failure *pkey
- * is freed and NULL.
+ * its provider at the first verification: two copies, ~4.2 KiB an
+ * ES256 key.  The key's public parameters (EVP_PKEY_todata: the curve's
+ * name and the point; n and e; the Ed25519 bytes) imported as a provider
+ * key (EVP_PKEY_fromdata) are the same public key, one copy: ~2.1 KiB an
+ * ES256 key, 0.4 KiB an Ed25519 key, 1.8 KiB an RSA-2048 key (measured
+ * with 500 keys each).  The import costs ~0.27 M instructions for ES256,
+ * 0.03-0.06 M for the others; the DER round trip (i2d/d2i_PUBKEY) used
+ * before cost 1.4-1.5 M, so a miss cost twice what fido_assert_verify()
+ * did.  On failure *pkey is freed and NULL.
  */
 static int
-tk_fido2_key_native(EVP_PKEY **pkey)
+tk_fido2_key_native(int alg, EVP_PKEY **pkey)
 {
-	const unsigned char *p;
-	unsigned char *der = NULL;
+	const char *type;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *k = NULL;
-	int len;
+	int r = TK_ERR_NOMEM;
 
-	if ((len = i2d_PUBKEY(*pkey, &der)) > 0) {
-		p = der;
-		k = d2i_PUBKEY(NULL, &p, len);
-		if (k != NULL && p != der + len) {	/* not all of it */
-			EVP_PKEY_free(k);
-			k = NULL;
-		}
+	switch (alg) {
+	case TK_FIDO2_ES256:	type = "EC";		break;
+	case TK_FIDO2_EDDSA:	type = "ED25519";	break;
+	case TK_FIDO2_RS256:	type = "RSA";		break;
+	default:
+		r = TK_ERR_INVAL;
+		goto fail;
 	}
-	OPENSSL_free(der);
+	/* the type libfido2 built must be the one imported */
+	if (!EVP_PKEY_is_a(*pkey, type)) {
+		r = TK_ERR_INVAL;
+		goto fail;
+	}
+	if (EVP_PKEY_todata(*pkey, EVP_PKEY_PUBLIC_KEY, &params) != 1 ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+		goto fail;
+	}
+	r = 0;
+fail:
+	OSSL_PARAM_free(params);
+	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	EVP_PKEY_free(*pkey);
 	*pkey = k;
-	return (k != NULL ? 0 : TK_ERR_NOMEM);
+	return (r);
 }
 
-/* invariant 2: the stored raw key through libfido2, or NULL */
+/*
+ * invariant 2: the stored raw key through libfido2, or NULL; `native':
+ * imported as a provider key, to be cached
+ */
 static int
 tk_fido2_key_build(int alg, const unsigned char *pk, size_t pk_len,
-    EVP_PKEY **pkey)
+    bool native, EVP_PKEY **pkey)
 {
 	es256_pk_t *es;
 	eddsa_pk_t *ed;
@@ -126,7 +165,7 @@ tk_fido2_key_build(int alg, const unsigned char *pk, size_t pk_len,
 	/* libfido2 does not tell a bad key from a failed allocation */
 	if (*pkey == NULL)
 		return (TK_ERR_INVAL);
-	return (tk_fido2_key_native(pkey));
+	return (native ? tk_fido2_key_native(alg, pkey) : 0);
 }
 
 int
@@ -146,15 +185,26 @@ tk_fido2_keycache_get(const struct tk_cred *c, EVP_PKEY **pkey)
 	if (s->pkey != NULL && s->id == c->id && s->alg == c->algorithm &&
 	    s->pk_len == c->pubkey_len &&
 	    memcmp(s->pk, c->pubkey, c->pubkey_len) == 0) {
+		if (EVP_PKEY_up_ref(s->pkey) != 1)
+			return (TK_ERR_NOMEM);
 		tk_fido2_key_hits++;
+		s->used = true;
 		*pkey = s->pkey;
 		return (0);
 	}
 	tk_fido2_key_misses++;
+	/* invariant 3: the slot's key was used since: keep it */
+	if (s->pkey != NULL && s->used) {
+		s->used = false;
+		return (tk_fido2_key_build(c->algorithm, c->pubkey,
+		    c->pubkey_len, false, pkey));
+	}
 	if ((r = tk_fido2_key_build(c->algorithm, c->pubkey, c->pubkey_len,
-	    &k)) != 0)
+	    true, &k)) != 0)
 		return (r);
-	if ((copy = malloc(c->pubkey_len)) == NULL) {
+	if ((copy = malloc(c->pubkey_len)) == NULL ||
+	    EVP_PKEY_up_ref(k) != 1) {
+		free(copy);
 		EVP_PKEY_free(k);
 		return (TK_ERR_NOMEM);
 	}
@@ -165,7 +215,8 @@ tk_fido2_keycache_get(const struct tk_cred *c, EVP_PKEY **pkey)
 	s->pk = copy;
 	s->pk_len = c->pubkey_len;
 	s->pkey = k;
-	*pkey = k;
+	s->used = true;		/* a newcomer is not evicted by the next miss */
+	*pkey = k;		/* the second reference, the caller's */
 	return (0);
 }
 

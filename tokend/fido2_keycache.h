@@ -10,17 +10,18 @@
 
 #include "store.h"
 
-/* slots of the cache: one key each, ~2.5 KiB an ES256 key (2.5 MiB full) */
+/* slots of the cache: one key each, ~2.2 KiB an ES256 key (2.3 MiB full) */
 #define TK_FIDO2_KEYCACHE_SLOTS	1024
 
 /*
  * The EVP_PKEY of FIDO2 credential `c' (its store id, algorithm and
- * stored public key, decoded by libfido2), from the cache or built and
- * cached.  A cached key is used only when the algorithm and every byte
- * of the stored public key are the same.  The key is the cache's: it
- * stays valid until the next call of this file's functions (tokend is
- * single-threaded).  Returns 0, TK_ERR_INVAL (the stored key does not
- * decode) or TK_ERR_NOMEM.
+ * stored public key, decoded by libfido2), from the cache, or built and
+ * cached, or built for this once (fido2_keycache.c, invariant 3).  A
+ * cached key is used only when the algorithm and every byte of the
+ * stored public key are the same.  *pkey is a reference of the
+ * caller's, to be freed with EVP_PKEY_free().  Single-threaded (tokend
+ * has one thread): no lock.  Returns 0, TK_ERR_INVAL (the stored key
+ * does not decode) or TK_ERR_NOMEM.
  */
 int tk_fido2_keycache_get(const struct tk_cred *c, EVP_PKEY **pkey);
 

@@ -12,8 +12,17 @@
  *    (invariant 6 of fido2.c), which libfido2 lets through;
  *  - the cache never verifies with a stale key: the same credential id
  *    with a new public key is judged by the new key only;
+ *  - the T8 matrix's ideas (tests/daemon/test_fido2_matrix.c) one by
+ *    one for each algorithm: CBOR-wrapped data, ED without extensions,
+ *    another RP's hash, another challenge, another algorithm's
+ *    signature, DER variants, extension maps libfido2 reads or
+ *    refuses, libfido2's 1,024-byte EdDSA message limit, and stored
+ *    keys libfido2 accepts or refuses (long, short, prefixed, off the
+ *    curve); where tokend is stricter on purpose the case says so and
+ *    checks libfido2 does accept it;
  *  - eviction: more credentials than slots, and two ids on one slot,
- *    all still verify.
+ *    all still verify; of two busy ids on one slot the first stays
+ *    cached (second chance), a key left unused gives way.
  * The mutations come from a fixed seed, so a failure is reproducible.
  */
 #include "config.h"
@@ -33,6 +42,7 @@
 #include <fido/rs256.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -42,7 +52,7 @@
 
 #define RP		"tokend.example.jp"
 #define MUTATIONS	1500	/* a key: about 4,500 cases in all */
-#define AD_MAX		128
+#define AD_MAX		1280	/* past libfido2's 1,024-byte EdDSA buffer */
 
 struct key {
 	int		 alg;		/* enum tk_fido2_alg */
@@ -399,6 +409,318 @@ test_differential_rs256(void **state)
 	differential(TK_FIDO2_RS256);
 }
 
+/*
+ * A case where tokend is stricter than libfido2 on purpose: libfido2
+ * accepts, tokend refuses.
+ */
+static void
+stricter(uint64_t id, const struct key *k, const struct assertion *a,
+    const char *what)
+{
+	if (!reference_ok(k, a, true))
+		fail_msg("%s (alg %d): libfido2 refuses it too", what, k->alg);
+	if (tokend_ok(id, k, a, true))
+		fail_msg("%s (alg %d): tokend accepts it", what, k->alg);
+}
+
+/* re-signs a after its authenticator data changed */
+static void
+resign(const struct key *k, struct assertion *a)
+{
+	sign(k, a);
+}
+
+/* {"x": h'00..'} making the authenticator data exactly `ad_len' long */
+static size_t
+ext_pad(unsigned char *ext, size_t cap, size_t ad_len)
+{
+	size_t n = ad_len - 37, pad = n - 6;
+
+	assert_true(n <= cap && pad >= 256 && pad <= 0xffff);
+	ext[0] = 0xa1;			/* map(1) */
+	ext[1] = 0x61;			/* text(1) */
+	ext[2] = 'x';
+	ext[3] = 0x59;			/* bytes, 2-byte length */
+	ext[4] = (unsigned char)(pad >> 8);
+	ext[5] = (unsigned char)pad;
+	memset(ext + 6, 0xa5, pad);
+	return (n);
+}
+
+/* the DER ECDSA signature of a, rewritten: high S, or r and s swapped */
+static void
+der_rewrite(struct assertion *a, bool high_s)
+{
+	const unsigned char *p = a->sig;
+	unsigned char *q;
+	ECDSA_SIG *es;
+	const BIGNUM *r, *s;
+	BIGNUM *n = NULL, *r2, *s2;
+	int len;
+
+	assert_non_null(es = d2i_ECDSA_SIG(NULL, &p, (long)a->sig_len));
+	ECDSA_SIG_get0(es, &r, &s);
+	assert_non_null(r2 = BN_dup(high_s ? r : s));
+	if (high_s) {
+		assert_true(BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFF"
+		    "BCE6FAADA7179E84F3B9CAC2FC632551") > 0);
+		assert_non_null(s2 = BN_new());
+		assert_int_equal(BN_sub(s2, n, s), 1);
+	} else
+		assert_non_null(s2 = BN_dup(r));
+	assert_int_equal(ECDSA_SIG_set0(es, r2, s2), 1);
+	q = a->sig;
+	assert_true((len = i2d_ECDSA_SIG(es, NULL)) > 0 &&
+	    (size_t)len <= sizeof(a->sig));
+	assert_int_equal(i2d_ECDSA_SIG(es, &q), len);
+	a->sig_len = (size_t)len;
+	ECDSA_SIG_free(es);
+	BN_free(n);
+}
+
+static void
+t8_cases(int alg)
+{
+	/* text keys: "hmac-secret\0x" (NUL inside), 1 (not text) */
+	static const unsigned char ext_nul[] = {
+		0xa1, 0x6d, 'h', 'm', 'a', 'c', '-', 's', 'e', 'c', 'r', 'e',
+		't', 0x00, 'x', 0x41, 0x00
+	};
+	static const unsigned char ext_int[] = { 0xa1, 0x01, 0x02 };
+	static const unsigned char ext_indef[] = {	/* {_ "x": 1} */
+		0xbf, 0x61, 'x', 0x01, 0xff
+	};
+	static const unsigned char ext_tpp[] = {	/* thirdPartyPayment */
+		0xa1, 0x71, 't', 'h', 'i', 'r', 'd', 'P', 'a', 'r', 't', 'y',
+		'P', 'a', 'y', 'm', 'e', 'n', 't', 0xf5
+	};
+	const uint8_t upuv = TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV;
+	unsigned char ext[AD_MAX];
+	struct key k, other, mixed;
+	struct assertion good, a;
+	unsigned int hlen;
+	size_t n;
+	int oalg;
+
+	tk_fido2_keycache_clear();
+	key_new(&k, alg);
+	oalg = alg == TK_FIDO2_EDDSA ? TK_FIDO2_ES256 : TK_FIDO2_EDDSA;
+	key_new(&other, oalg);
+	assertion_new(&k, &good, upuv, NULL, 0);
+	assert_true(tokend_ok(1, &k, &good, true));
+
+	/* the CBOR byte string libfido2 keeps, sent as is and signed */
+	a = good;
+	memmove(a.ad + 2, a.ad, a.ad_len);
+	a.ad[0] = 0x58;
+	a.ad[1] = (unsigned char)good.ad_len;
+	a.ad_len += 2;
+	resign(&k, &a);
+	agree(1, &k, &a, true, "CBOR-wrapped", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* ED set, no extensions, signed */
+	a = good;
+	a.ad[32] |= 0x80;
+	resign(&k, &a);
+	agree(1, &k, &a, true, "ED without extensions", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* another RP's hash, and all zero, validly signed */
+	a = good;
+	assert_int_equal(EVP_Digest("other.example.jp", 16, a.ad, &hlen,
+	    EVP_sha256(), NULL), 1);
+	resign(&k, &a);
+	agree(1, &k, &a, true, "another RP", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+	memset(a.ad, 0, 32);
+	resign(&k, &a);
+	agree(1, &k, &a, true, "RP hash zero", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* a valid signature over another challenge */
+	a = good;
+	a.cdh[0] ^= 0xff;
+	resign(&k, &a);
+	a.cdh[0] ^= 0xff;
+	agree(1, &k, &a, true, "another challenge", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* the other algorithm's signature over the same data */
+	a = good;
+	resign(&other, &a);
+	agree(1, &k, &a, true, "another algorithm's signature", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* the credential's algorithm says the other one, same key bytes */
+	mixed = k;
+	mixed.alg = oalg;
+	agree(1, &mixed, &good, true, "algorithm mismatch", 0);
+	assert_false(tokend_ok(1, &mixed, &good, true));
+
+	/* no signature at all, one byte, the maximum */
+	a = good;
+	a.sig_len = 0;
+	agree(1, &k, &a, true, "empty signature", 0);
+	a.sig_len = 1;
+	agree(1, &k, &a, true, "1-byte signature", 0);
+	a = good;
+	memset(a.sig + a.sig_len, 0, sizeof(a.sig) - a.sig_len);
+	a.sig_len = sizeof(a.sig);
+	agree(1, &k, &a, true, "zero-padded signature", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	if (alg == TK_FIDO2_ES256) {
+		/* DER: a byte after it, high S (valid to OpenSSL), r <-> s */
+		a = good;
+		a.sig[a.sig_len++] = 0x00;
+		agree(1, &k, &a, true, "DER with a trailing byte", 0);
+		assert_false(tokend_ok(1, &k, &a, true));
+		a = good;
+		der_rewrite(&a, true);
+		agree(1, &k, &a, true, "high S", 0);
+		a = good;
+		der_rewrite(&a, false);
+		agree(1, &k, &a, true, "r and s swapped", 0);
+		assert_false(tokend_ok(1, &k, &a, true));
+	}
+
+	/* extension maps: a key with a NUL, a key that is not text,
+	   indefinite length */
+	assertion_new(&k, &a, upuv | 0x80, ext_nul, sizeof(ext_nul));
+	agree(1, &k, &a, true, "hmac-secret\\0x", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+	assertion_new(&k, &a, upuv | 0x80, ext_int, sizeof(ext_int));
+	agree(1, &k, &a, true, "integer extension key", 0);
+	assert_true(tokend_ok(1, &k, &a, true));
+	assertion_new(&k, &a, upuv | 0x80, ext_indef, sizeof(ext_indef));
+	agree(1, &k, &a, true, "indefinite extension map", 0);
+	assert_false(tokend_ok(1, &k, &a, true));
+
+	/* tokend is stricter on purpose: trailing bytes, signed; an
+	   extensions map with ED clear; thirdPartyPayment (known to
+	   libfido2 >= 1.13, never requested) */
+	a = good;
+	a.ad[a.ad_len++] = 0x00;
+	resign(&k, &a);
+	stricter(1, &k, &a, "trailing byte");
+	assertion_new(&k, &a, upuv, ext_int, sizeof(ext_int));
+	stricter(1, &k, &a, "extensions without ED");
+	assertion_new(&k, &a, upuv | 0x80, ext_tpp, sizeof(ext_tpp));
+	stricter(1, &k, &a, "thirdPartyPayment");
+
+	/* libfido2's EdDSA message buffer: 1,024 bytes, the challenge
+	   included; the hashed algorithms have no limit */
+	for (n = 990; n <= 995; n++) {
+		assertion_new(&k, &a, upuv | 0x80, ext,
+		    ext_pad(ext, sizeof(ext), n));
+		assert_int_equal(a.ad_len, n);
+		agree(1, &k, &a, true, "long authenticator data", (unsigned)n);
+		assert_int_equal(tokend_ok(1, &k, &a, true),
+		    alg != TK_FIDO2_EDDSA || n <= 1024 - 32);
+	}
+	assertion_new(&k, &a, upuv | 0x80, ext, ext_pad(ext, sizeof(ext),
+	    AD_MAX - 8));
+	agree(1, &k, &a, true, "long authenticator data", AD_MAX - 8);
+
+	key_free(&k);
+	key_free(&other);
+	tk_fido2_keycache_clear();
+}
+
+static void
+test_t8_es256(void **state)
+{
+	(void)state;
+	t8_cases(TK_FIDO2_ES256);
+}
+
+static void
+test_t8_eddsa(void **state)
+{
+	(void)state;
+	t8_cases(TK_FIDO2_EDDSA);
+}
+
+static void
+test_t8_rs256(void **state)
+{
+	(void)state;
+	t8_cases(TK_FIDO2_RS256);
+}
+
+/*
+ * Stored public keys libfido2 takes or refuses (es256_pk_from_ptr: x||y
+ * or 0x04||x||y, bytes after the key ignored; on the curve), under one
+ * credential id, so the cache sees each as a new key.
+ */
+static void
+test_stored_keys(void **state)
+{
+	static const int algs[] = {
+		TK_FIDO2_ES256, TK_FIDO2_EDDSA, TK_FIDO2_RS256
+	};
+	struct key k, v;
+	struct assertion good;
+	size_t i, full;
+	unsigned j;
+
+	(void)state;
+	tk_fido2_keycache_clear();
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		key_new(&k, algs[i]);
+		assertion_new(&k, &good, TK_FIDO2_FLAG_UP | TK_FIDO2_FLAG_UV,
+		    NULL, 0);
+		full = k.pk_len;
+		assert_true(tokend_ok(9, &k, &good, true));
+
+		/* bytes after the key: libfido2 reads only its own */
+		v = k;
+		memset(v.pk + full, 0x5a, 7);
+		v.pk_len = full + 7;
+		agree(9, &v, &good, true, "key with trailing bytes", 0);
+		assert_true(tokend_ok(9, &v, &good, true));
+		/* one byte short */
+		v = k;
+		v.pk_len = full - 1;
+		agree(9, &v, &good, true, "short key", 0);
+		assert_false(tokend_ok(9, &v, &good, true));
+		/* all zero */
+		v = k;
+		memset(v.pk, 0, full);
+		agree(9, &v, &good, true, "zero key", 0);
+		assert_false(tokend_ok(9, &v, &good, true));
+		/* a bit flipped here and there: off the curve, another
+		   point, another modulus or exponent */
+		for (j = 0; j < 40; j++) {
+			v = k;
+			v.pk[rng() % full] ^= (unsigned char)(1u <<
+			    (rng() % 8));
+			agree(9, &v, &good, true, "flipped key", j);
+			assert_false(tokend_ok(9, &v, &good, true));
+		}
+		if (algs[i] == TK_FIDO2_ES256) {
+			/* the uncompressed point, prefixed */
+			v = k;
+			memmove(v.pk + 1, v.pk, full);
+			v.pk[0] = 0x04;
+			v.pk_len = full + 1;
+			agree(9, &v, &good, true, "0x04 || x || y", 0);
+			assert_true(tokend_ok(9, &v, &good, true));
+			/* 65 bytes, no 0x04: x || y || junk */
+			v = k;
+			v.pk[full] = 0x04;
+			v.pk_len = full + 1;
+			agree(9, &v, &good, true, "x || y || 0x04", 0);
+			assert_true(tokend_ok(9, &v, &good, true));
+		}
+		/* and the real key again, never a stale one */
+		assert_true(tokend_ok(9, &k, &good, true));
+		key_free(&k);
+	}
+	tk_fido2_keycache_clear();
+}
+
 /* a credential id whose stored key changed: the new key judges */
 static void
 test_cache_never_stale(void **state)
@@ -471,6 +793,31 @@ test_cache_eviction(void **state)
 	}
 	tk_fido2_keycache_stats(&hits, &misses);
 	assert_true(misses >= N);
+	/* second chance: of two busy ids on one slot, the first stays
+	   cached, the second is verified with a key of its own each time */
+	tk_fido2_keycache_clear();
+	for (i = 0; i < 10; i++) {
+		assert_true(tokend_ok(5, &keys[4], &as[4], true));
+		assert_true(tokend_ok(5 + TK_FIDO2_KEYCACHE_SLOTS,
+		    &keys[4 + TK_FIDO2_KEYCACHE_SLOTS],
+		    &as[4 + TK_FIDO2_KEYCACHE_SLOTS], true));
+	}
+	tk_fido2_keycache_stats(&hits, &misses);
+	assert_int_equal(hits, 9);
+	assert_int_equal(misses, 11);
+	/* a slot's key unused since the last miss there (the loop ended
+	   with one) gives way: the next miss takes the slot, then hits */
+	for (i = 0; i < 3; i++)
+		assert_true(tokend_ok(5 + TK_FIDO2_KEYCACHE_SLOTS,
+		    &keys[4 + TK_FIDO2_KEYCACHE_SLOTS],
+		    &as[4 + TK_FIDO2_KEYCACHE_SLOTS], true));
+	tk_fido2_keycache_stats(&hits, &misses);
+	assert_int_equal(hits, 11);
+	assert_int_equal(misses, 12);
+	/* and judges with its own key only */
+	assert_false(tokend_ok(5 + TK_FIDO2_KEYCACHE_SLOTS,
+	    &keys[4 + TK_FIDO2_KEYCACHE_SLOTS], &as[4], true));
+	assert_true(tokend_ok(5, &keys[4], &as[4], true));
 	for (i = 0; i < N; i++)
 		key_free(&keys[i]);
 	free(keys);
@@ -485,6 +832,10 @@ main(void)
 		cmocka_unit_test(test_differential_es256),
 		cmocka_unit_test(test_differential_eddsa),
 		cmocka_unit_test(test_differential_rs256),
+		cmocka_unit_test(test_t8_es256),
+		cmocka_unit_test(test_t8_eddsa),
+		cmocka_unit_test(test_t8_rs256),
+		cmocka_unit_test(test_stored_keys),
 		cmocka_unit_test(test_cache_never_stale),
 		cmocka_unit_test(test_cache_eviction),
 	};

@@ -75,7 +75,8 @@ tk_init || bail "tokenadm init failed: $(cat "$TK_DIR/init.out")"
 tk_start || bail "tokend did not start"
 tk_enroll_active yamada || bail "enrolling failed: $ADM_ERR"
 pam_services
-PAM_WRAPPER_LIB=$PAM_WRAPPER_LIB:$SETLOCALE
+# (PAM_PRELOAD: also without pam_wrapper, in the sanitizer pass)
+PAM_PRELOAD=$SETLOCALE
 
 wait_step_margin
 LC_ALL=$JA LANG=$JA pam_run tokend yamada -a "$(totp_code "$URI")"

@@ -2,6 +2,8 @@
 # exports.sh -- pam_tokend.so exports the pam_sm_* entry points and no
 # other function: its internals (protocol, client, configuration) stay
 # private, so no other module or program can call or override them.
+# It does not link libfido2; the FIDO2 object it loads does, and
+# exports one entry point.
 . "$TOP_SRCDIR/tests/pam/lib.sh"
 
 need_cmd nm
@@ -29,5 +31,24 @@ needed=$(readelf -d "$PAM_MODULE" 2>/dev/null |
     sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 diag "NEEDED: $needed"
 like "$needed" 'libpam\.so' "the module is linked with libpam"
+
+# issue 7: libfido2 (and libcrypto, libudev) only in the FIDO2 object,
+# which the module loads when a login tries a key (fido2_object.sh)
+unlike "$needed" 'libfido2|libcrypto|libudev' \
+    "the module does not link libfido2, libcrypto or libudev"
+if command -v ldd >/dev/null 2>&1; then
+	deps=$(ldd "$PAM_MODULE" 2>/dev/null | awk '{ print $1 }' | tr '\n' ' ')
+	unlike "$deps" 'libfido2|libcrypto|libudev' \
+	    "... not even indirectly (ldd)"
+else
+	skip "... not even indirectly (ldd)" "no ldd"
+fi
+[ -f "$PAM_FIDO2_OBJECT" ] || bail "not built: $PAM_FIDO2_OBJECT"
+fneeded=$(readelf -d "$PAM_FIDO2_OBJECT" 2>/dev/null |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+like "$fneeded" 'libfido2\.so' "the FIDO2 object links libfido2"
+fsyms=$(nm -D --defined-only "$PAM_FIDO2_OBJECT" |
+    awk '$2 ~ /^[A-Za-z]$/ { print $3 }' | tr '\n' ' ')
+is "$fsyms" "tk_pam_fido2_api " "the FIDO2 object exports its entry point alone"
 
 done_testing

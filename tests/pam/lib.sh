@@ -23,6 +23,22 @@ PAM_FIDO2_OBJECT=$TOP_BUILDDIR/pam_module/.libs/tokend_fido2.so
 PAMDRIVER=$TOP_BUILDDIR/tests/pam/pamdriver
 TK_PYWIRE=$TOP_SRCDIR/tests/pam/wire.py
 
+# TK_SANITIZED: the programs were built with AddressSanitizer (the
+# sanitizer pass of ./quickstart test, docs/testing.md).  Its runtime
+# refuses any dlopen(RTLD_DEEPBIND): nss_wrapper is told not to use it,
+# and pam_wrapper, which has no such switch, is left out
+# (TK_PAM_NO_WRAPPER=1 unless set otherwise, see pam_driver_env).  Every
+# report of a sanitizer in any program a script runs (tokend, tokenadm,
+# the driver...) goes to a file in $TK_DIR/san, and tk_cleanup fails the
+# script when there is one: tokend's, at its stop, is seen by no test
+# point otherwise.
+TK_SANITIZED=
+grep -q __asan_init "$TOKEND" 2>/dev/null && TK_SANITIZED=1
+if [ -n "$TK_SANITIZED" ]; then
+	: "${TK_PAM_NO_WRAPPER:=1}"
+	export NSS_WRAPPER_DISABLE_DEEPBIND=1
+fi
+
 # ---------------------------------------------------------------- TAP
 
 TAP_N=0
@@ -117,7 +133,8 @@ done_testing() {
 # build failure, reported as such, never a skip)
 need_built() {
 	local f
-	for f in "$TOKEND" "$TOKENADM" "$PAM_MODULE" "$PAMDRIVER"; do
+	for f in "$TOKEND" "$TOKENADM" "$PAM_MODULE" "$PAM_FIDO2_OBJECT" \
+	    "$PAMDRIVER"; do
 		[ -x "$f" ] || [ -f "$f" ] || bail "not built: $f"
 	done
 }
@@ -190,7 +207,18 @@ TK_FAKETIME_FILE=
 TK_NSS=0
 
 tk_cleanup() {
+	local san_rc=0 f
 	tk_stop_quiet
+	# a sanitizer report of any program of the script fails it (after
+	# its plan: the TAP driver reports the Bail out! as an error)
+	if [ -n "$TK_SANITIZED" ] && [ -n "$TK_DIR" ] &&
+	    [ -n "$(ls -A "$TK_DIR/san" 2>/dev/null)" ]; then
+		for f in "$TK_DIR"/san/*; do
+			diag "$f:" "$(head -n 40 "$f")"
+		done
+		echo "Bail out! sanitizer report(s): $(cd "$TK_DIR/san" && echo *)"
+		san_rc=1
+	fi
 	if [ -n "$TK_DIR" ] && [ -d "$TK_DIR" ]; then
 		if [ -n "${TK_KEEP:-}" ]; then
 			echo "# kept $TK_DIR" >&2
@@ -198,6 +226,8 @@ tk_cleanup() {
 			rm -rf "$TK_DIR"
 		fi
 	fi
+	# only ever run as (the end of) the EXIT trap
+	[ "$san_rc" -eq 0 ] || exit 1
 }
 
 # tk_setup: a private directory (readable by everyone, so that a
@@ -209,6 +239,12 @@ tk_setup() {
 	trap tk_cleanup EXIT
 	trap 'exit 130' INT TERM
 	mkdir -m 0755 "$TK_DIR/run" "$TK_DIR/pam.d" "$TK_DIR/out"
+	if [ -n "$TK_SANITIZED" ]; then
+		# sanitizer reports, of every uid (see TK_SANITIZED)
+		mkdir -m 1777 "$TK_DIR/san"
+		export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TK_DIR/san/report"
+		export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TK_DIR/san/report"
+	fi
 	TK_CONF=$TK_DIR/tokend.conf
 	TK_SOCK=$TK_DIR/run/socket
 	TK_DB=$TK_DIR/lib/tokend.db
@@ -595,7 +631,8 @@ pam_driver_env() {
 # PAM_SUCCESS), PAM_OUT and PAM_ERR (the driver's stderr: prompts and
 # messages).  With PAM_AS="UID" the driver runs as that uid and gid.
 # PAM_PRELOAD: more libraries to preload into the driver (fido2.sh: the
-# soft key's shim).
+# soft key's shim).  PAM_EXTRA_ENV: more NAME=VALUE words for the
+# driver's environment (fido2_object.sh: LD_DEBUG, pam_wrapper's log).
 pam_run() {
 	local service=$1 user=$2 rc
 	shift 2
@@ -608,7 +645,8 @@ pam_run() {
 	fi
 	(
 		flock 9 || exit 99
-		exec "${as[@]}" env "${PAM_ENV[@]}" \
+		# shellcheck disable=SC2086 # NAME=VALUE words
+		exec "${as[@]}" env "${PAM_ENV[@]}" ${PAM_EXTRA_ENV:-} \
 		    "$TK_DRIVER" -L 9 -T 30 -s "$service" -u "$user" "$@"
 	) 9>"$PWRAP_LOCK" >"$TK_DIR/out/pam.out" 2>"$TK_DIR/out/pam.err" \
 	    </dev/null

@@ -15,6 +15,15 @@
  * needs that, since AddressSanitizer refuses the RTLD_DEEPBIND with
  * which pam_wrapper loads libpam (tests/pam/lib.sh, TK_PAM_NO_WRAPPER).
  *
+ * The module's log lines (pam_syslog, pam_vsyslog) never reach the
+ * system log.  This program defines both functions, so the module
+ * loaded into it calls them before libpam's: under pam_wrapper they go
+ * on to pam_wrapper's (which prints them on stderr as "PWRAP_ERROR[...]
+ * - SYSLOG(3): text" up to the level PAM_WRAPPER_DEBUGLEVEL names,
+ * errors by default); in confdir mode the driver prints them itself on
+ * stderr as "PAMDRIVER_ERROR[...] - SYSLOG(3): text" at the same levels,
+ * so a test finds them in either mode.
+ *
  * Every message the conversation receives goes to stderr as
  * "STYLE: text" (PROMPT_ECHO_OFF, PROMPT_ECHO_ON, ERROR_MSG, TEXT_INFO)
  * so the tests can check prompts and messages.  Answers to prompts come
@@ -30,6 +39,10 @@
  * -T SECONDS ends the program with SIGALRM after that long (default
  * 60), so that a hanging module cannot hang the tests.
  *
+ * -D prints "fds: before=N after=M" on stderr: the descriptors open
+ * before the transaction and after its pam_end (a module, or an object
+ * it loads, that leaks one shows M > N).
+ *
  * -P N runs N transactions at once in N threads of this one process
  * (each with its own handle and its own copy of the answers) and prints
  * one result line per thread.  The concurrency tests use it because
@@ -38,13 +51,18 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
+#include <security/pam_ext.h>
 
 #define MAX_ANSWERS	32
 #define MAX_THREADS	64
@@ -119,6 +137,23 @@ pam_name(int code)
 		if (pam_names[i].code == code)
 			return pam_names[i].name;
 	return "PAM_UNKNOWN_CODE";
+}
+
+/* open descriptors of this process (the one counting them excluded) */
+static int
+count_fds(void)
+{
+	DIR *dir;
+	struct dirent *e;
+	int n = 0;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return (-1);
+	while ((e = readdir(dir)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	(void)closedir(dir);
+	return (n - 1);
 }
 
 static const char *
@@ -214,7 +249,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: pamdriver -s SERVICE -u USER [-r RHOST] [-t TTY]\n"
 	    "                 [-a ANSWER ...] [-N | -0 | -Z | -C] [-P N]\n"
-	    "                 [-L FD] [-T SECONDS]\n"
+	    "                 [-L FD] [-T SECONDS] [-D]\n"
 	    "  -a ANSWER  answer the next prompt with ANSWER (repeatable)\n"
 	    "  -N         the conversation returns PAM_CONV_ERR\n"
 	    "  -0         the conversation returns NULL response texts\n"
@@ -222,8 +257,62 @@ usage(void)
 	    "  -C         no conversation function at all\n"
 	    "  -P N       N transactions at once, in N threads\n"
 	    "  -L FD      close FD at start (releases a start-up lock)\n"
-	    "  -T SECONDS give up (SIGALRM) after SECONDS (default 60)\n");
+	    "  -T SECONDS give up (SIGALRM) after SECONDS (default 60)\n"
+	    "  -D         report the open descriptors before and after\n");
 	exit(2);
+}
+
+/* confdir mode: TK_PAM_CONFDIR names the service directory */
+static const char *
+confdir_mode(void)
+{
+	const char *confdir = getenv("TK_PAM_CONFDIR");
+
+	return (confdir != NULL && *confdir != '\0' ? confdir : NULL);
+}
+
+/*
+ * The module's log lines (see the top of this file).  pam_wrapper's
+ * levels: ERROR (0) for LOG_EMERG..LOG_ERR, WARN (1) for LOG_WARNING,
+ * DEBUG (2) for LOG_NOTICE..LOG_DEBUG; a line is printed when its level
+ * is at most PAM_WRAPPER_DEBUGLEVEL (default 0).
+ */
+void
+pam_vsyslog(const pam_handle_t *pamh, int priority, const char *fmt,
+    va_list args)
+{
+	static const char *const names[] = { "ERROR", "WARN", "DEBUG" };
+	void (*next)(const pam_handle_t *, int, const char *, va_list);
+	const char *env;
+	char text[1024];
+	int pri = LOG_PRI(priority), level, max = 0;
+
+	if (confdir_mode() == NULL) {
+		/* pam_wrapper's, or libpam's */
+		*(void **)&next = dlsym(RTLD_NEXT, "pam_vsyslog");
+		if (next != NULL)
+			next(pamh, priority, fmt, args);
+		return;
+	}
+	level = pri <= LOG_ERR ? 0 : pri == LOG_WARNING ? 1 : 2;
+	if ((env = getenv("PAM_WRAPPER_DEBUGLEVEL")) != NULL)
+		max = atoi(env);
+	if (level > max)
+		return;
+	(void)vsnprintf(text, sizeof(text), fmt, args);
+	/* one fprintf a line: threads (-P) may log at the same time */
+	fprintf(stderr, "PAMDRIVER_%s[pamdriver (%d)] - SYSLOG(%d): %s\n",
+	    names[level], (int)getpid(), pri, text);
+}
+
+void
+pam_syslog(const pam_handle_t *pamh, int priority, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	pam_vsyslog(pamh, priority, fmt, args);
+	va_end(args);
 }
 
 /* pam_start, or pam_start_confdir when TK_PAM_CONFDIR names a directory */
@@ -233,7 +322,7 @@ driver_start(const struct driver *d, const struct pam_conv *conv,
 {
 	const char *confdir;
 
-	if ((confdir = getenv("TK_PAM_CONFDIR")) != NULL && *confdir != '\0')
+	if ((confdir = confdir_mode()) != NULL)
 		return (pam_start_confdir(d->service, d->user, conv, confdir,
 		    h));
 	return (pam_start(d->service, d->user, conv, h));
@@ -286,11 +375,11 @@ main(int argc, char **argv)
 	char *end;
 	long nthreads = 1, v;
 	unsigned seconds = 60;
-	int ch, i, ex = 0;
+	int ch, i, ex = 0, fds = 0, fds_before = -1;
 
 	memset(&d, 0, sizeof(d));
 	d.mode = CONV_ANSWER;
-	while ((ch = getopt(argc, argv, "s:u:r:t:a:N0ZCP:L:T:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:u:r:t:a:N0ZCP:L:T:Dh")) != -1) {
 		switch (ch) {
 		case 's':
 			d.service = optarg;
@@ -341,6 +430,9 @@ main(int argc, char **argv)
 				usage();
 			seconds = (unsigned)v;
 			break;
+		case 'D':
+			fds = 1;
+			break;
 		default:
 			usage();
 		}
@@ -350,7 +442,12 @@ main(int argc, char **argv)
 	alarm(seconds);
 
 	if (nthreads == 1) {
+		if (fds)
+			fds_before = count_fds();
 		transaction(&d);
+		if (fds)
+			fprintf(stderr, "fds: before=%d after=%d\n", fds_before,
+			    count_fds());
 		printf("%d %s\n", d.result, pam_name(d.result));
 		return d.started ? 0 : 3;
 	}

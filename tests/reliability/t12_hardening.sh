@@ -15,7 +15,7 @@
 need_cmd readelf
 need_built
 ENROLL=$TOKENADM
-bins="$TOKEND $ENROLL $PAM_MODULE"
+bins="$TOKEND $ENROLL $PAM_MODULE $PAM_FIDO2_OBJECT"
 for b in $bins; do
 	[ -f "$b" ] || bail "not built: $b"
 done

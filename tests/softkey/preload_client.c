@@ -43,8 +43,10 @@ list(void)
 
 	if ((di = fido_dev_info_new(16)) == NULL)
 		return (1);
-	if ((r = fido_dev_info_manifest(di, 16, &n)) != FIDO_OK)
+	if ((r = fido_dev_info_manifest(di, 16, &n)) != FIDO_OK) {
+		fido_dev_info_free(&di, 16);
 		return (fail("manifest", r));
+	}
 	printf("%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
 		const fido_dev_info_t *e = fido_dev_info_ptr(di, i);
@@ -62,32 +64,40 @@ static int
 run(bool with_info, const char *pin, bool uv, int timeout_ms)
 {
 	fido_dev_info_t	*di;
-	fido_dev_t	*dev;
-	fido_cred_t	*c;
-	fido_assert_t	*a;
-	es256_pk_t	*pk;
+	fido_dev_t	*dev = NULL;
+	fido_cred_t	*c = NULL;
+	fido_assert_t	*a = NULL;
+	es256_pk_t	*pk = NULL;
 	size_t		 n;
-	int		 r;
+	int		 r, ret = 1;
 
-	if ((di = fido_dev_info_new(16)) == NULL ||
-	    (r = fido_dev_info_manifest(di, 16, &n)) != FIDO_OK || n == 0) {
+	/* every path frees what it made (clean under LeakSanitizer) */
+	if ((di = fido_dev_info_new(16)) == NULL)
+		goto out;
+	if ((r = fido_dev_info_manifest(di, 16, &n)) != FIDO_OK || n == 0) {
 		printf("no device\n");
-		return (1);
+		fido_dev_info_free(&di, 16);
+		goto out;
 	}
 	if (with_info)
 		dev = fido_dev_new_with_info(fido_dev_info_ptr(di, 0));
 	else
 		dev = fido_dev_new();
-	if (dev == NULL || fido_dev_set_timeout(dev, timeout_ms) != FIDO_OK)
-		return (1);
+	if (dev == NULL || fido_dev_set_timeout(dev, timeout_ms) != FIDO_OK) {
+		fido_dev_info_free(&di, 16);
+		goto out;
+	}
 	if (with_info)
 		r = fido_dev_open_with_info(dev);
 	else
 		r = fido_dev_open(dev,
 		    fido_dev_info_path(fido_dev_info_ptr(di, 0)));
 	fido_dev_info_free(&di, 16);
-	if (r != FIDO_OK)
-		return (fail("open", r));
+	if (r != FIDO_OK) {
+		fido_dev_free(&dev);
+		ret = fail("open", r);
+		goto out;
+	}
 
 	if ((c = fido_cred_new()) == NULL ||
 	    fido_cred_set_type(c, COSE_ES256) != FIDO_OK ||
@@ -95,12 +105,16 @@ run(bool with_info, const char *pin, bool uv, int timeout_ms)
 	    fido_cred_set_rp(c, RP_ID, NULL) != FIDO_OK ||
 	    fido_cred_set_user(c, cdh, 8, "alice", NULL, NULL) != FIDO_OK ||
 	    fido_cred_set_uv(c, uv ? FIDO_OPT_TRUE : FIDO_OPT_OMIT) != FIDO_OK)
-		return (1);
-	if ((r = fido_dev_make_cred(dev, c, pin)) != FIDO_OK)
-		return (fail("make_cred", r));
+		goto out;
+	if ((r = fido_dev_make_cred(dev, c, pin)) != FIDO_OK) {
+		ret = fail("make_cred", r);
+		goto out;
+	}
 	if ((r = fido_cred_verify_self(c)) != FIDO_OK &&
-	    (r = fido_cred_verify(c)) != FIDO_OK)
-		return (fail("cred_verify", r));
+	    (r = fido_cred_verify(c)) != FIDO_OK) {
+		ret = fail("cred_verify", r);
+		goto out;
+	}
 
 	if ((a = fido_assert_new()) == NULL ||
 	    fido_assert_set_clientdata_hash(a, cdh, sizeof(cdh)) != FIDO_OK ||
@@ -109,24 +123,31 @@ run(bool with_info, const char *pin, bool uv, int timeout_ms)
 	    fido_cred_id_len(c)) != FIDO_OK ||
 	    fido_assert_set_uv(a, uv ? FIDO_OPT_TRUE : FIDO_OPT_OMIT) !=
 	    FIDO_OK)
-		return (1);
-	if ((r = fido_dev_get_assert(dev, a, pin)) != FIDO_OK)
-		return (fail("get_assert", r));
+		goto out;
+	if ((r = fido_dev_get_assert(dev, a, pin)) != FIDO_OK) {
+		ret = fail("get_assert", r);
+		goto out;
+	}
 	if ((pk = es256_pk_new()) == NULL || es256_pk_from_ptr(pk,
 	    fido_cred_pubkey_ptr(c), fido_cred_pubkey_len(c)) != FIDO_OK)
-		return (1);
-	if ((r = fido_assert_verify(a, 0, COSE_ES256, pk)) != FIDO_OK)
-		return (fail("assert_verify", r));
+		goto out;
+	if ((r = fido_assert_verify(a, 0, COSE_ES256, pk)) != FIDO_OK) {
+		ret = fail("assert_verify", r);
+		goto out;
+	}
 	printf("ok sigcount=%u flags=0x%02x\n", fido_assert_sigcount(a, 0),
 	    fido_assert_flags(a, 0));
-
+	ret = 0;
+out:
 	es256_pk_free(&pk);
 	fido_assert_free(&a);
 	fido_cred_free(&c);
-	fido_dev_close(dev);
-	fido_dev_free(&dev);
+	if (dev != NULL) {
+		(void)fido_dev_close(dev);
+		fido_dev_free(&dev);
+	}
 
-	return (0);
+	return (ret);
 }
 
 int
