@@ -178,8 +178,13 @@ round_trip(const struct tk_conf *c)
 		}
 		switch (vkeys[i].kind) {
 		case V_STR:
+			/*
+			 * no space after '=': inih takes a ';' that follows
+			 * a space for an inline comment, so "issuer =;x"
+			 * means ";x" but "issuer = ;x" means ""
+			 */
 			n = snprintf(text + len, sizeof(text) - len,
-			    "%s = %s\n", vkeys[i].name, v_str(c, &vkeys[i]));
+			    "%s =%s\n", vkeys[i].name, v_str(c, &vkeys[i]));
 			break;
 		case V_UINT:
 			n = snprintf(text + len, sizeof(text) - len,
@@ -195,7 +200,7 @@ round_trip(const struct tk_conf *c)
 			die("round trip text too long");
 		len += (size_t)n;
 	}
-	/* an empty string value is written as "key = ", which inih keeps */
+	/* an empty string value is written as "key =", which inih keeps */
 	write_file(again, text, len);
 	if (tk_conf_init(&c2) != 0)
 		die("tk_conf_init");
