@@ -13,6 +13,40 @@
 #include "log.h"
 #include "store.h"
 
+/* the STATUS answer: the daemon's figures and the store's */
+static int
+status_answer(struct tk_daemon *d, int64_t now,
+    const struct tk_store_stats *stats, bool store_ok, tk_msg_t **mp)
+{
+	tk_msg_t *m = NULL;
+	int r;
+
+	if ((r = tk_answer_new(TK_MSG_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
+	    (r = tk_msg_set_text(m, TK_KEY_DAEMON_VERSION,
+	    PACKAGE_VERSION)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_UPTIME, now > d->started ?
+	    (uint64_t)(now - d->started) : 0)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_USERS, stats->users)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_CREDS_COUNT, stats->creds)) != 0 ||
+	    (r = tk_msg_set_uint(m, TK_KEY_LOCKED_USERS,
+	    stats->locked_users)) != 0 ||
+	    (r = tk_msg_set_bool(m, TK_KEY_STORE_OK, store_ok)) != 0 ||
+	    (r = tk_msg_set_text(m, TK_KEY_STORE_KIND,
+	    tk_store_kind(d->store))) != 0) {
+		tk_msg_free(&m);
+		return (r);
+	}
+	*mp = m;
+	return (0);
+}
+
+/*
+ * The answer is built inside the transaction, before the audit row is
+ * committed, as every other handler does: a failure to build it (out
+ * of memory) leaves no "ok" row for an answer never sent.  A store that
+ * fails is reported in the answer (store_ok false), not as an error:
+ * this is the health query.
+ */
 int
 tk_handle_status(struct tk_daemon *d, const struct tk_peer *peer,
     const tk_msg_t *rq, tk_msg_t **an)
@@ -21,7 +55,7 @@ tk_handle_status(struct tk_daemon *d, const struct tk_peer *peer,
 	struct tk_store_stats stats;
 	tk_msg_t *m = NULL;
 	int64_t now = 0;
-	bool store_ok = false, in_tx = false;
+	bool in_tx = false;
 	int r, rs;
 
 	*an = NULL;
@@ -32,48 +66,39 @@ tk_handle_status(struct tk_daemon *d, const struct tk_peer *peer,
 	ev.time = now;
 	ev.result = "ok";
 
-	/* a broken store is reported, not fatal: this is the health query */
 	if ((rs = tk_store_ping(d->store)) == 0 &&
 	    (rs = tk_store_begin(d->store)) == 0) {
 		in_tx = true;
-		if ((rs = tk_store_stats(d->store, &stats)) == 0 &&
-		    (rs = tk_audit_append(d, &ev)) == 0) {
-			in_tx = false;
-			rs = tk_handler_commit(d);
+		if ((rs = tk_store_stats(d->store, &stats)) == 0) {
+			if ((r = status_answer(d, now, &stats, true, &m)) != 0)
+				goto fail;
+			if ((rs = tk_audit_append(d, &ev)) == 0) {
+				in_tx = false;
+				rs = tk_handler_commit(d);
+			}
 		}
 	}
 	if (in_tx) {
 		tk_store_rollback(d->store);
 		in_tx = false;
 	}
-	if (rs == 0)
-		store_ok = true;
-	else {
+	if (rs != 0) {
 		tk_log(LOG_ERR, "store health query failed: %s",
 		    tk_strerr(rs));
+		tk_msg_free(&m);
 		memset(&stats, 0, sizeof(stats));
 		ev.reason = "store unavailable";
+		if ((r = status_answer(d, now, &stats, false, &m)) != 0)
+			goto fail;
 	}
-
-	if ((r = tk_answer_new(TK_MSG_STATUS, TK_ST_OK, NULL, &m)) != 0 ||
-	    (r = tk_msg_set_text(m, TK_KEY_DAEMON_VERSION,
-	    PACKAGE_VERSION)) != 0 ||
-	    (r = tk_msg_set_uint(m, TK_KEY_UPTIME, now > d->started ?
-	    (uint64_t)(now - d->started) : 0)) != 0 ||
-	    (r = tk_msg_set_uint(m, TK_KEY_USERS, stats.users)) != 0 ||
-	    (r = tk_msg_set_uint(m, TK_KEY_CREDS_COUNT, stats.creds)) != 0 ||
-	    (r = tk_msg_set_uint(m, TK_KEY_LOCKED_USERS,
-	    stats.locked_users)) != 0 ||
-	    (r = tk_msg_set_bool(m, TK_KEY_STORE_OK, store_ok)) != 0 ||
-	    (r = tk_msg_set_text(m, TK_KEY_STORE_KIND,
-	    tk_store_kind(d->store))) != 0)
-		goto fail;
 	tk_audit_log(&ev);
 	*an = m;
 	m = NULL;
 
 	r = 0; /* success */
 fail:
+	if (in_tx)
+		tk_store_rollback(d->store);
 	if (r != 0)
 		tk_handler_failed(d, &ev, r);
 	tk_msg_free(&m);

@@ -175,6 +175,7 @@ struct sweep {
 	build_fn		*build;
 	bool			 never_ok;	/* no answer may be ok */
 	enum tk_status		 want;		/* the unfaulted answer */
+	bool			 warm;		/* run once first (below) */
 };
 
 static const struct tk_peer *
@@ -197,6 +198,24 @@ sweep(struct fixture *f, const struct sweep *s, void *arg)
 	long n;
 	int r;
 
+	/*
+	 * SQLite keeps the statements it prepared: a run makes fewer
+	 * allocations once an earlier run prepared them, so a cold sweep
+	 * can meet a run with no fault before N reached the allocations
+	 * after the commit (the answer's).  A request that may be repeated
+	 * (a query) runs once unfaulted first, so that every faulted run
+	 * makes the same allocations and the sweep reaches its last one.
+	 */
+	if (s->warm) {
+		rq = s->build(f, arg);
+		an = NULL;
+		assert_int_equal(s->h(&f->d, peer_of(f, s->peer), rq, &an),
+		    0);
+		tk_msg_free(&rq);
+		assert_non_null(an);
+		assert_int_equal(tk_msg_status(an), s->want);
+		tk_msg_free(&an);
+	}
 	for (n = 1; n < SWEEP_MAX; n++) {
 		rq = s->build(f, arg);
 		digest(f, before);
@@ -444,21 +463,22 @@ test_every_handler_under_faults(void **state)
 
 	{
 		const struct sweep s[] = {
-			{ "status", tk_handle_status, 0, b_status, false, TK_ST_OK },
+			{ "status", tk_handle_status, 0, b_status, false,
+			    TK_ST_OK, true },
 			{ "user_status", tk_handle_user_status, 0,
-			    b_user_status, false, TK_ST_OK },
+			    b_user_status, false, TK_ST_OK, true },
 			{ "enroll_begin", tk_handle_totp_enroll_begin, 1,
-			    b_enroll_begin, false, TK_ST_OK },
+			    b_enroll_begin, false, TK_ST_OK, false },
 			{ "cred_list", tk_handle_cred_list, 1, b_cred_list,
-			    false, TK_ST_OK },
+			    false, TK_ST_OK, true },
 			{ "grant_list", tk_handle_grant_list, 1, b_grant_list,
-			    false, TK_ST_OK },
+			    false, TK_ST_OK, true },
 			{ "audit_verify", tk_handle_audit_verify, 1,
-			    b_audit_verify, false, TK_ST_OK },
+			    b_audit_verify, false, TK_ST_OK, true },
 			{ "audit_export", tk_handle_audit_export, 1,
-			    b_audit_export, false, TK_ST_OK },
+			    b_audit_export, false, TK_ST_OK, true },
 			{ "fido2_enroll_begin", tk_handle_fido2_enroll_begin,
-			    1, b_fido2_enroll_begin, false, TK_ST_OK },
+			    1, b_fido2_enroll_begin, false, TK_ST_OK, false },
 		};
 		size_t i;
 
@@ -467,12 +487,12 @@ test_every_handler_under_faults(void **state)
 	}
 	{
 		const struct sweep wrong = { "totp_verify wrong",
-		    tk_handle_totp_verify, 0, b_verify_wrong, true, TK_ST_WRONG };
+		    tk_handle_totp_verify, 0, b_verify_wrong, true, TK_ST_WRONG, false };
 		const struct sweep ok = { "totp_verify", tk_handle_totp_verify,
-		    0, b_verify, false, TK_ST_OK };
+		    0, b_verify, false, TK_ST_OK, false };
 		const struct sweep confirm = { "enroll_confirm",
 		    tk_handle_totp_enroll_confirm, 1, b_enroll_confirm, false,
-		    TK_ST_OK };
+		    TK_ST_OK, false };
 
 		total += sweep(f, &wrong, &alice);
 		total += sweep(f, &ok, &alice);
@@ -481,18 +501,18 @@ test_every_handler_under_faults(void **state)
 	{
 		const struct sweep s[] = {
 			{ "user_unlock", tk_handle_user_unlock, 1, b_unlock,
-			    false, TK_ST_OK },
+			    false, TK_ST_OK, false },
 			{ "recovery_issue", tk_handle_recovery_issue, 1,
-			    b_recovery_issue, false, TK_ST_OK },
-			{ "grant", tk_handle_grant, 1, b_grant, false, TK_ST_OK },
+			    b_recovery_issue, false, TK_ST_OK, false },
+			{ "grant", tk_handle_grant, 1, b_grant, false, TK_ST_OK, false },
 			{ "grant_use", tk_handle_grant_use, 0, b_grant_use,
-			    false, TK_ST_GRANTED },
+			    false, TK_ST_GRANTED, false },
 			{ "grant_revoke", tk_handle_grant_revoke, 1,
-			    b_grant_revoke, false, TK_ST_OK },
+			    b_grant_revoke, false, TK_ST_OK, false },
 			{ "cred_revoke", tk_handle_cred_revoke, 1,
-			    b_cred_revoke, false, TK_ST_OK },
+			    b_cred_revoke, false, TK_ST_OK, false },
 			{ "audit_prune", tk_handle_audit_prune, 0, b_prune,
-			    false, TK_ST_OK },
+			    false, TK_ST_OK, false },
 		};
 		size_t i;
 
