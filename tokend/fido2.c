@@ -22,11 +22,32 @@
  *     judges it -- user presence, user verification when required, no
  *     unrequested extension it knows, the RP ID hash, then the signature
  *     over authdata || cdh -- but the signature is checked here with
- *     OpenSSL and a key cached per credential (fido2_keycache.c):
- *     fido_assert_verify() rebuilds the OpenSSL key from the stored
- *     bytes at every call, which was 2/3 of the cost of a FIDO2 login
- *     (docs/performance.md).  tests/daemon/test_fido2_verify.c checks
- *     the two agree on the T8 cases and thousands of mutated assertions.
+ *     OpenSSL's EVP_DigestVerify and a key cached per credential
+ *     (fido2_keycache.c).  Why: fido_assert_verify() rebuilds the
+ *     OpenSSL key from the stored bytes at every call (es256_pk_to_EVP_PKEY,
+ *     a new curve group each time, then the export of that legacy key to
+ *     OpenSSL's provider in EVP_PKEY_verify_init): 1.42 M of the 1.51 M
+ *     instructions of a FIDO2_FINISH.  With the cache: 0.90 M and 0.99 M,
+ *     0.84 M of it the ECDSA arithmetic; tokend's CPU 230-236 -> 155-156
+ *     us a login, 2,933-3,318 -> 3,849-3,946 logins/s (docs/performance.md).
+ *     What keeps the two equivalent:
+ *      a. the assertion still goes through fido_assert_set_authdata_raw()
+ *         and fido_assert_set_sig(), so whatever libfido2 refuses to
+ *         parse is refused, and the flags and counter are libfido2's;
+ *      b. the key is decoded by libfido2 (es256/eddsa/rs256_pk_from_ptr,
+ *         _pk_to_EVP_PKEY), and cached only with its store id, algorithm
+ *         and every byte of the stored key; an ES256 key as the point
+ *         libfido2 decoded, set into one P-256 key before each use
+ *         (fido2_keycache.c, invariant 5);
+ *      c. the same message and primitive: SHA-256 over authdata || cdh
+ *         for ES256 (ECDSA, DER signature) and RS256 (PKCS #1 v1.5
+ *         padding, set explicitly), authdata || cdh itself for EdDSA,
+ *         which libfido2 builds in a 1,024-byte buffer: a longer one is
+ *         refused (TK_FIDO2_EDDSA_MSG_MAX);
+ *      d. tokend is stricter, never looser: invariant 6, and
+ *         "thirdPartyPayment" counted as a known, unrequested extension.
+ *     tests/daemon/test_fido2_verify.c compares both verdicts on the T8
+ *     cases, stored-key variants and 9,000 mutated assertions.
  */
 #include "config.h"
 
@@ -401,8 +422,9 @@ tk_fido2_rp_match(const char *rp_id, const unsigned char *ad, bool *match)
  * Not done: a pre-initialised EVP_MD_CTX per cache slot, copied with
  * EVP_MD_CTX_copy_ex() at each call, saves EVP_DigestVerifyInit's
  * ~4 us (0.3 us for the copy), about 2 % of tokend's CPU a login, but
- * costs ~0.9 KiB more per ES256 key (+37 % for the cache) while tokend's
- * RSS under FIDO2 load is near its 16 MiB target (docs/performance.md).
+ * costs ~0.9 KiB more per key while tokend's RSS under FIDO2 load is at
+ * its 16 MiB target, and ES256 keys now share one EVP_PKEY
+ * (fido2_keycache.c, invariant 5) that a context would hold on to.
  */
 static int
 tk_fido2_sig_check(const struct tk_cred *c, const unsigned char *ad,

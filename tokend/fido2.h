@@ -81,11 +81,13 @@ int tk_fido2_verify_attestation(const char *rp_id,
 /*
  * Verifies assertion `as' made by FIDO2 credential `c' (its stored
  * public key and algorithm) for `rp_id' over client data hash `cdh'
- * with fido_assert_verify(): signature, RP ID hash, user presence, and
- * user verification when `uv_required'.  The signature counter is NOT
- * checked here (the store's clone check does it): *sign_count is the
- * counter the assertion holds.  Returns 0 with *verdict (OK or BAD)
- * and *why, or TK_ERR_NOMEM / TK_ERR_INVAL.
+ * as libfido2's fido_assert_verify() would (fido2.c, invariant 7):
+ * signature, RP ID hash, user presence, user verification when
+ * `uv_required', no unrequested extension; the signature is checked
+ * with OpenSSL and a key cached per credential (fido2_keycache.h).
+ * The signature counter is NOT checked here (the store's clone check
+ * does it): *sign_count is the counter the assertion holds.  Returns 0
+ * with *verdict (OK or BAD) and *why, or TK_ERR_NOMEM / TK_ERR_INVAL.
  */
 int tk_fido2_verify_assertion(const char *rp_id,
     const unsigned char cdh[TK_FIDO2_CHALLENGE_BYTES],

@@ -10,7 +10,11 @@
 
 #include "store.h"
 
-/* slots of the cache: one key each, ~2.2 KiB an ES256 key (2.3 MiB full) */
+/*
+ * slots of the cache: one key each; ~0.2 KiB an ES256 key (its point,
+ * invariant 5 of fido2_keycache.c), ~0.5 KiB an Ed25519 key, ~2 KiB an
+ * RSA-2048 key
+ */
 #define TK_FIDO2_KEYCACHE_SLOTS	1024
 
 /*
@@ -19,9 +23,11 @@
  * cached, or built for this once (fido2_keycache.c, invariant 3).  A
  * cached key is used only when the algorithm and every byte of the
  * stored public key are the same.  *pkey is a reference of the
- * caller's, to be freed with EVP_PKEY_free().  Single-threaded (tokend
- * has one thread): no lock.  Returns 0, TK_ERR_INVAL (the stored key
- * does not decode) or TK_ERR_NOMEM.
+ * caller's, to be freed with EVP_PKEY_free() before the next call: an
+ * ES256 key may be the cache's one P-256 key, which the next call loads
+ * with another point.  Single-threaded (tokend has one thread): no
+ * lock.  Returns 0, TK_ERR_INVAL (the stored key does not decode),
+ * TK_ERR_CRYPTO or TK_ERR_NOMEM.
  */
 int tk_fido2_keycache_get(const struct tk_cred *c, EVP_PKEY **pkey);
 

@@ -192,17 +192,21 @@ tokend_run "after" "$TOKEND" 0
 # fido2_run LABEL BINARY: FIDO2 logins only (-F 1; the bench enrolls its
 # own soft-key users), on the big store
 fido2_run() {
-	local label=$1 bin=$2 line
+	local label=$1 bin=$2 line mem
 	start "$bin"
 	line=$("$TBENCH" -S "$D/run/socket" -c "$CLIENTS" -t "$SECONDS_RUN" \
 	    -F 1 -P "$PID" | tee -a "$OUT/tokend-bench-fido2.txt" |
 	    grep '^RESULT_FIDO2')
 	[ "$(result verified "$line")" = yes ] || VOID=1
+	# tokend's memory after the run (the FIDO2 key cache full of the
+	# bench's users): VmRSS / VmHWM, kB
+	mem=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 }
+	    END { print r " / " h }' "/proc/$PID/status")
 	echo "| $label | $CLIENTS | $(result rate "$line") |" \
 	    "$(result median_us "$line") | $(result p99_us "$line") |" \
 	    "$(result login_median_us "$line") | $(result login_p99_us "$line") |" \
 	    "$(result replays_refused "$line")/$(result replays "$line") |" \
-	    "$(result verified "$line") |" >>"$OUT/fido2-rows"
+	    "$mem | $(result verified "$line") |" >>"$OUT/fido2-rows"
 	stop
 }
 
@@ -218,8 +222,8 @@ fido2_run "after" "$TOKEND"
 	echo
 	echo "| build | clients | assertions/s | FINISH median us |" \
 	    "FINISH p99 us | login median us | login p99 us |" \
-	    "replays refused | verified |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	    "replays refused | VmRSS / VmHWM kB after | verified |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	cat "$OUT/fido2-rows"
 	echo
 } >>"$TABLE"

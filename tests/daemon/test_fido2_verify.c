@@ -11,7 +11,9 @@
  *    after the authenticator data and the AT flag in an assertion
  *    (invariant 6 of fido2.c), which libfido2 lets through;
  *  - the cache never verifies with a stale key: the same credential id
- *    with a new public key is judged by the new key only;
+ *    with a new public key is judged by the new key only, and ES256
+ *    credentials, whose points share one OpenSSL key, are each judged
+ *    by their own point whatever was verified before;
  *  - the T8 matrix's ideas (tests/daemon/test_fido2_matrix.c) one by
  *    one for each algorithm: CBOR-wrapped data, ED without extensions,
  *    another RP's hash, another challenge, another algorithm's
@@ -52,7 +54,7 @@
 
 #define RP		"tokend.example.jp"
 #define MUTATIONS	1500	/* a key: about 4,500 cases in all */
-#define AD_MAX		1280	/* past libfido2's 1,024-byte EdDSA buffer */
+#define AD_MAX		1280	/* past libfido2's EdDSA buffer */
 
 struct key {
 	int		 alg;		/* enum tk_fido2_alg */
@@ -757,6 +759,53 @@ test_cache_never_stale(void **state)
 	tk_fido2_keycache_clear();
 }
 
+/*
+ * ES256 keys are cached as points loaded into one shared P-256 key
+ * (fido2_keycache.c, invariant 5): whichever credential was verified
+ * last, each is judged by its own point only, also right after a
+ * credential whose stored key does not decode, and after a clear.
+ */
+static void
+test_cache_shared_es256(void **state)
+{
+	enum { K = 4 };
+	struct key keys[K], bad;
+	struct assertion as[K];
+	unsigned long long hits, misses;
+	size_t i, j, round;
+
+	(void)state;
+	tk_fido2_keycache_clear();
+	for (i = 0; i < K; i++) {
+		key_new(&keys[i], TK_FIDO2_ES256);
+		assertion_new(&keys[i], &as[i], TK_FIDO2_FLAG_UP |
+		    TK_FIDO2_FLAG_UV, NULL, 0);
+	}
+	/* a stored key libfido2 refuses: off the curve */
+	bad = keys[0];
+	bad.pkey = NULL;
+	bad.pk[10] ^= 0x01;
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < K; i++)
+			for (j = 0; j < K; j++) {
+				/* credential i, assertion of j */
+				assert_int_equal(tokend_ok(i + 1, &keys[i],
+				    &as[j], true), i == j);
+				assert_false(tokend_ok(100, &bad, &as[j],
+				    true));
+			}
+		if (round == 1)
+			tk_fido2_keycache_clear();
+	}
+	tk_fido2_keycache_stats(&hits, &misses);
+	/* after the clear: one miss per key, then hits */
+	assert_int_equal(misses, K + K * K);
+	assert_int_equal(hits, K * K - K);
+	for (i = 0; i < K; i++)
+		key_free(&keys[i]);
+	tk_fido2_keycache_clear();
+}
+
 /* more credentials than slots, and ids sharing a slot */
 static void
 test_cache_eviction(void **state)
@@ -837,6 +886,7 @@ main(void)
 		cmocka_unit_test(test_t8_rs256),
 		cmocka_unit_test(test_stored_keys),
 		cmocka_unit_test(test_cache_never_stale),
+		cmocka_unit_test(test_cache_shared_es256),
 		cmocka_unit_test(test_cache_eviction),
 	};
 
